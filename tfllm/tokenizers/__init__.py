@@ -1,1 +1,11 @@
-"""tfllm.tokenizers."""
+"""tfllm.tokenizers: train and load tokenizers with atomic special and control tokens.
+
+`Tokenizer.train(texts_or_files, vocabulary_size, kind="sentencepiece" | "wordpiece" |
+"byte", control_tokens=(...), **options)`, `Tokenizer.load(path)`; see `base` for the
+id layout.
+"""
+
+from tfllm.tokenizers.base import SPECIAL_TOKENS, Tokenizer
+from tfllm.tokenizers.byte import ByteTokenizer
+
+__all__ = ["SPECIAL_TOKENS", "ByteTokenizer", "Tokenizer"]

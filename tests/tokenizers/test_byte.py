@@ -1,0 +1,65 @@
+import hypothesis
+import hypothesis.strategies as st
+import pytest
+import tensorflow as tf
+
+from tfllm.tokenizers import Tokenizer
+
+CONTROL = ("<|good|>", "<|bad|>")
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return Tokenizer.train([], None, kind="byte", control_tokens=CONTROL)
+
+
+def test_layout(tok):
+    assert tok.vocabulary_size == 5 + 2 + 256
+    assert (tok.pad_id, tok.bos_id, tok.eos_id, tok.unk_id, tok.sep_id) == (0, 1, 2, 3, 4)
+    assert tok.control_token_ids == {"<|good|>": 5, "<|bad|>": 6}
+    assert tok.token_to_id("<|bad|>") == 6
+    assert tok.encode("A") == [ord("A") + 7]
+    with pytest.raises(ValueError, match="not a special"):
+        tok.token_to_id("<|ugly|>")
+
+
+@hypothesis.settings(max_examples=60, deadline=None)
+@hypothesis.given(st.text())
+def test_round_trip_python_and_graph(tok, text):
+    ids = tok.encode(text)
+    assert tok.decode(ids) == text
+    assert tok.tf_encode(text).numpy().tolist() == ids
+    assert tok.tf_decode(tf.constant(ids, tf.int32)).numpy().decode("utf-8") == text
+
+
+def test_control_tokens_atomic(tok):
+    ids = tok.encode("x <|good|> y")
+    assert not set(ids) & set(range(tok.num_reserved_ids))
+    assert tok.decode([5] + ids, skip_special_tokens=False) == "<|good|>x <|good|> y"
+    assert tok.decode([5, 2] + ids) == "x <|good|> y"
+
+
+def test_batch_and_specials(tok):
+    out = tok.encode(["ab", ""], add_bos=True, add_eos=True)
+    assert out == [[1, 97 + 7, 98 + 7, 2], [1, 2]]
+    assert tok.decode(out) == ["ab", ""]
+    ragged = tok.tf_encode(tf.constant(["ab", "", "c"]))
+    assert ragged.to_list() == tok.encode(["ab", "", "c"])
+
+
+def test_save_load(tok, tmp_path):
+    tok.save(str(tmp_path / "tok"))
+    again = Tokenizer.load(str(tmp_path / "tok"))
+    assert again.control_token_ids == tok.control_token_ids
+    assert again.encode("déf") == tok.encode("déf")
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="smaller"):
+        Tokenizer.train([], 100, kind="byte")
+    with pytest.raises(ValueError, match="unknown tokenizer kind"):
+        Tokenizer.train([], 100, kind="char")
+    with pytest.raises(ValueError, match="duplicates"):
+        Tokenizer.train([], None, kind="byte", control_tokens=("<a>", "<a>"))
+    with pytest.raises(ValueError, match="missing"):
+        Tokenizer.load(str(tmp_path))
