@@ -3,7 +3,7 @@
 Convention (the one place it is stated): every scorer returns **misalignment, lower is
 better**. A text is "over threshold" (misaligned) when its score is strictly greater
 than `Scorer.threshold`. Higher-is-better rewards for RL are `-document_score`.
-An empty text has no segments and a document score of 0.0.
+An empty text has no segments; rule-based scorers give it a document score of 0.0.
 """
 
 import concurrent.futures
