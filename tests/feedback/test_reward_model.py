@@ -1,0 +1,52 @@
+import pytest
+
+from tfllm.feedback import RewardModelScorer, get_scorer
+
+
+def test_callable_reward_becomes_negated_misalignment():
+    scorer = RewardModelScorer(lambda texts: [float(len(t)) for t in texts])
+    a, empty = scorer.score(["abc", ""])
+    assert a.segments == ["abc"] and a.segment_scores == [-3.0] and a.document_score == -3.0
+    assert empty.segments == [] and empty.document_score == 0.0
+    assert scorer.reward(["abcd"]) == [4.0]
+
+
+def test_reward_count_mismatch_raises():
+    with pytest.raises(ValueError, match="returned 1 rewards for 2 texts"):
+        RewardModelScorer(lambda texts: [1.0]).score(["a", "b"])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({}, "exactly one"),
+    ({"fn": len, "model_path": "x.keras"}, "exactly one"),
+    ({"fn": 3}, "callable"),
+    ({"fn": len, "num_workers": 2}, "num_workers must be 1"),
+    ({"fn": len, "cache_dir": "/tmp/x"}, "cache_dir"),
+    ({"model_path": "missing.keras", "tokenizer_path": "t"}, "no saved model at missing.keras"),
+])
+def test_bad_construction_raises(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RewardModelScorer(**kwargs)
+
+
+def test_saved_model_and_tokenizer_are_loaded_lazily(tmp_path):
+    import keras
+
+    from tfllm.tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.train(["hello"], None, kind="byte")
+    tokenizer.save(str(tmp_path / "tok"))
+    token_ids = keras.Input((None,), dtype="int32", name="token_ids")
+    padding_mask = keras.Input((None,), dtype="bool", name="padding_mask")
+    masked = keras.ops.cast(token_ids, "float32") * keras.ops.cast(padding_mask, "float32")
+    model = keras.Model({"token_ids": token_ids, "padding_mask": padding_mask},
+                        keras.ops.sum(masked, axis=1) / 100.0)
+    model.save(tmp_path / "rm.keras")
+
+    scorer = get_scorer("reward_model", model_path=str(tmp_path / "rm.keras"),
+                        tokenizer_path=str(tmp_path / "tok"), max_length=2, batch_size=2,
+                        cache_dir=tmp_path / "cache")
+    texts = ["hi", "a", "xyz"]
+    expected = [-sum(tokenizer.encode(t)[:2]) / 100.0 for t in texts]
+    assert [s.document_score for s in scorer.score(texts)] == pytest.approx(expected)
+    assert [s.document_score for s in scorer.score(texts)] == pytest.approx(expected)
