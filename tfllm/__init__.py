@@ -1,12 +1,33 @@
 """tfllm: build, pretrain and align language models with TensorFlow and Keras 3.
 
-Importing tfllm is light: TensorFlow's start-up noise is silenced and TF-Agents
-is only imported by `tfllm.rl`, on demand.
+Importing tfllm imports TensorFlow and Keras with their start-up chatter
+(oneDNN and CUDA-probe lines written from C++ before logging is configured)
+sent to /dev/null. TF-Agents is only imported by `tfllm.rl`, on demand.
 """
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 __version__ = "0.1.0"
+
+
+def _import_tensorflow_quietly():
+    """Imports tensorflow and keras with file descriptor 2 pointed at /dev/null."""
+    if "tensorflow" in sys.modules:
+        return
+    saved_stderr = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import keras  # noqa: F401
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()

@@ -1,0 +1,150 @@
+"""DecoderLM: a GPT-style decoder-only Transformer language model."""
+
+import keras
+from keras import ops
+
+from tfllm.layers import TokenEmbedding, TransformerStack, ValueHead
+from tfllm.models.inputs import unpack
+from tfllm.models.presets import DECODER_PRESETS
+
+INPUT_KEYS = ("token_ids", "padding_mask", "preference")
+
+
+@keras.saving.register_keras_serializable(package="tfllm")
+class DecoderLM(keras.Model):
+    """Decoder-only Transformer LM (keras-hub argument names).
+
+    `model(token_ids)` or `model({"token_ids", "padding_mask"[, "preference"]})`
+    returns logits (batch, length, vocabulary_size).
+
+    Args:
+        vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
+        max_sequence_length, dropout: as keras-hub's GPT2Backbone.
+        activation: "gelu", "gelu_tanh", "relu" or "swiglu".
+        norm: "layer_norm" or "rms_norm"; layer_norm_epsilon its epsilon.
+        position: "learned", "sinusoidal" or "rotary".
+        tie_embeddings: output projection reuses the token embedding.
+        use_bias: biases in dense layers.
+        preference_dim: if > 0, a float vector per example (input "preference")
+            is projected and added to every token embedding.
+        value_head: add a ValueHead (`model.value_head(hidden)` -> per-token values).
+
+    Example:
+        >>> model = DecoderLM.from_preset("tiny", vocabulary_size=300)
+        >>> model(np.zeros((2, 8), "int32")).shape
+        (2, 8, 300)
+    """
+
+    def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
+                 max_sequence_length, dropout=0.0, activation="gelu", norm="layer_norm",
+                 layer_norm_epsilon=1e-5, position="learned", tie_embeddings=True,
+                 use_bias=True, preference_dim=0, value_head=False, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = int(vocabulary_size)
+        self.num_layers = int(num_layers)
+        self.num_heads = int(num_heads)
+        self.hidden_dim = int(hidden_dim)
+        self.intermediate_dim = int(intermediate_dim)
+        self.max_sequence_length = int(max_sequence_length)
+        self.dropout = float(dropout)
+        self.activation = activation
+        self.norm = norm
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.position = position
+        self.tie_embeddings = bool(tie_embeddings)
+        self.use_bias = bool(use_bias)
+        self.preference_dim = int(preference_dim)
+        self.has_value_head = bool(value_head)
+        init = keras.initializers.RandomNormal(stddev=0.02)
+        self.token_embedding = TokenEmbedding(vocabulary_size, hidden_dim, init,
+                                              name="token_embedding", dtype=self.dtype_policy)
+        self.decoder = TransformerStack(
+            num_layers, num_heads, hidden_dim, intermediate_dim, max_sequence_length, dropout,
+            activation, norm, layer_norm_epsilon, use_bias, position, causal=True,
+            kernel_initializer=init, name="decoder", dtype=self.dtype_policy)
+        self.lm_head = None if tie_embeddings else keras.layers.Dense(
+            vocabulary_size, use_bias=False, kernel_initializer=init, name="lm_head",
+            dtype=self.dtype_policy)
+        self.preference_projection = keras.layers.Dense(
+            hidden_dim, use_bias=False, name="preference_projection",
+            dtype=self.dtype_policy) if self.preference_dim else None
+        self.value_head = ValueHead(name="value_head") if value_head else None
+        self.build((None, None))
+
+    @classmethod
+    def from_preset(cls, name, **overrides):
+        """A new (untrained) model with the architecture of preset `name`."""
+        if name not in DECODER_PRESETS:
+            raise ValueError(f"unknown preset {name!r}; expected one of {sorted(DECODER_PRESETS)}")
+        return cls(**{**DECODER_PRESETS[name], **overrides})
+
+    def build(self, input_shape=None):
+        shape = (None, None, self.hidden_dim)
+        self.token_embedding.build(None)
+        self.decoder.build(shape)
+        if self.lm_head is not None:
+            self.lm_head.build(shape)
+        if self.preference_projection is not None:
+            self.preference_projection.build((None, self.preference_dim))
+        if self.value_head is not None:
+            self.value_head.build(shape)
+        self.built = True
+
+    def _embed(self, token_ids, preference):
+        x = self.token_embedding(token_ids)
+        if self.preference_projection is not None:
+            if preference is None:
+                raise ValueError(f"this model has preference_dim={self.preference_dim}: "
+                                 "pass inputs['preference'] of shape (batch, preference_dim)")
+            preference = ops.cast(preference, x.dtype)
+            if tuple(preference.shape)[-1] != self.preference_dim:
+                raise ValueError(f"preference has shape {tuple(preference.shape)}, expected "
+                                 f"(batch, {self.preference_dim})")
+            x = x + self.preference_projection(preference)[:, None, :]
+        return x
+
+    def logits(self, hidden):
+        """Vocabulary logits (float32) from hidden states."""
+        out = self.token_embedding.project(hidden) if self.lm_head is None else self.lm_head(hidden)
+        return ops.cast(out, "float32")
+
+    def call_with_hidden(self, inputs, training=None):
+        """(logits, final hidden states) for the same inputs as `call`."""
+        x = unpack(inputs, INPUT_KEYS, INPUT_KEYS[:1], self.max_sequence_length)
+        hidden = self.decoder(self._embed(x["token_ids"], x["preference"]),
+                              padding_mask=x["padding_mask"], training=training)
+        return self.logits(hidden), hidden
+
+    def call(self, inputs, training=None):
+        return self.call_with_hidden(inputs, training=training)[0]
+
+    def init_cache(self, batch_size, max_length=None):
+        """A zero KV cache for `batch_size` sequences of up to `max_length` tokens."""
+        return self.decoder.init_cache(batch_size, max_length or self.max_sequence_length)
+
+    def call_with_cache(self, token_ids, cache, cache_index, padding_mask=None,
+                        preference=None):
+        """Decodes `token_ids` at positions cache_index... against the KV cache.
+
+        Returns (logits (batch, new, vocab), hidden (batch, new, hidden_dim), cache).
+        """
+        hidden, cache = self.decoder.call_with_cache(
+            self._embed(token_ids, preference), cache, cache_index, padding_mask=padding_mask)
+        return self.logits(hidden), hidden, cache
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            vocabulary_size=self.vocabulary_size, num_layers=self.num_layers,
+            num_heads=self.num_heads, hidden_dim=self.hidden_dim,
+            intermediate_dim=self.intermediate_dim,
+            max_sequence_length=self.max_sequence_length, dropout=self.dropout,
+            activation=self.activation, norm=self.norm,
+            layer_norm_epsilon=self.layer_norm_epsilon, position=self.position,
+            tie_embeddings=self.tie_embeddings, use_bias=self.use_bias,
+            preference_dim=self.preference_dim, value_head=self.has_value_head)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
