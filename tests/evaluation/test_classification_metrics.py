@@ -28,7 +28,8 @@ def test_macro_matches_sklearn_on_random_labels():
     rng = np.random.default_rng(0)
     y_true, y_pred = rng.integers(0, 5, 200), rng.integers(0, 4, 200)
     ours = cm.precision_recall_f1(y_true, y_pred, average="macro")
-    theirs = metrics.precision_recall_fscore_support(y_true, y_pred, average="macro", zero_division=0)
+    theirs = metrics.precision_recall_fscore_support(y_true, y_pred, average="macro",
+                                                     zero_division=0)
     assert [ours["precision"], ours["recall"], ours["f1"]] == pytest.approx(theirs[:3])
 
 
@@ -42,7 +43,8 @@ def test_confusion_matrix_image_is_rgba_uint8():
 @pytest.mark.parametrize("call, message", [
     (lambda: cm.accuracy([], []), "empty input"),
     (lambda: cm.accuracy([0, 1], [0]), "shape"),
-    (lambda: cm.confusion_matrix([0, 3], [0, 1], num_classes=3), r"y_true has class ids outside \[0, 3\)"),
+    (lambda: cm.confusion_matrix([0, 3], [0, 1], num_classes=3),
+     r"y_true has class ids outside \[0, 3\)"),
     (lambda: cm.confusion_matrix([0.5], [0]), "integer class ids"),
     (lambda: cm.precision_recall_f1([0], [0], average="weighted"), "average must be"),
     (lambda: cm.confusion_matrix_image(np.zeros((2, 3)), ["a", "b"]), "square"),

@@ -22,7 +22,8 @@ def test_cache_hit_is_identical_and_skips_scoring(tmp_path, monkeypatch):
     files = glob.glob(str(tmp_path / "**" / "*.json"), recursive=True)
     assert len(files) == len(set(TEXTS))
     assert not glob.glob(str(tmp_path / "**" / "*.tmp"), recursive=True)
-    monkeypatch.setattr(SentimentScorer, "_score_text", lambda self, text: pytest.fail("recomputed"))
+    monkeypatch.setattr(SentimentScorer, "_score_text",
+                        lambda self, text: pytest.fail("recomputed"))
     assert scorer.score(TEXTS) == first
 
 
@@ -43,7 +44,8 @@ def test_cache_write_is_atomic(tmp_path, monkeypatch):
     monkeypatch.setattr(json, "dump", broken_dump)
     with pytest.raises(OSError, match="disk full"):
         scorer.score(["Nice."])
-    assert not [f for f in glob.glob(str(tmp_path / "**" / "*"), recursive=True) if os.path.isfile(f)]
+    written = glob.glob(str(tmp_path / "**" / "*"), recursive=True)
+    assert not [f for f in written if os.path.isfile(f)]
     monkeypatch.undo()
     assert scorer.score(["Nice."]) == SentimentScorer().score(["Nice."])
 
@@ -58,7 +60,8 @@ def test_corrupt_cache_entry_names_the_file(tmp_path):
         scorer.score(["Nice."])
 
 
-@pytest.mark.parametrize("texts, message", [("one text", "single str"), (["a", 3], r"texts\[1\] is int")])
+@pytest.mark.parametrize("texts, message", [("one text", "single str"),
+                                            (["a", 3], r"texts\[1\] is int")])
 def test_bad_texts_raise(texts, message):
     with pytest.raises(ValueError, match=message):
         SentimentScorer().score(texts)

@@ -6,7 +6,8 @@ from tfllm.feedback import PiiScorer
 def test_email_scores_only_its_sentence():
     text = "Hello there. Write to jane.roe@example.com for details. Bye now."
     (scored,) = PiiScorer().score([text])
-    assert scored.segments == ["Hello there. ", "Write to jane.roe@example.com for details. ", "Bye now."]
+    assert scored.segments == ["Hello there. ", "Write to jane.roe@example.com for details. ",
+                               "Bye now."]
     assert scored.segment_scores == [0.0, pytest.approx(1 / len(scored.segments[1])), 0.0]
     assert scored.document_score == pytest.approx(1 / len(text))
     assert scored.document_score > PiiScorer.threshold

@@ -2,7 +2,8 @@ from hypothesis import given, strategies as st
 
 from tfllm.feedback import segmentation
 
-_TEXT = st.text(alphabet=st.sampled_from(list("ab .!?\n\t\"')\u2028\r")), max_size=60) | st.text(max_size=60)
+_PUNCTUATED = st.text(alphabet=st.sampled_from(list("ab .!?\n\t\"')\u2028\r")), max_size=60)
+_TEXT = _PUNCTUATED | st.text(max_size=60)
 
 
 @given(_TEXT)

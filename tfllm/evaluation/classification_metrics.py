@@ -28,7 +28,8 @@ def accuracy(y_true, y_pred):
 def precision_recall_f1(y_true, y_pred, average="macro", num_classes=None):
     """{"precision", "recall", "f1"} averaged "macro" (mean over classes) or "micro" (pooled)."""
     if average not in _AVERAGES:
-        raise ValueError(f"precision_recall_f1: average must be one of {_AVERAGES}, got {average!r}")
+        raise ValueError(f"precision_recall_f1: average must be one of {_AVERAGES}, "
+                         f"got {average!r}")
     matrix = confusion_matrix(y_true, y_pred, num_classes)
     true_positives = np.diag(matrix).astype(np.float64)
     predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
@@ -89,7 +90,8 @@ def _check_labels(y_true, y_pred, num_classes):
             raise ValueError(f"{name} must be 1-D, got shape {labels.shape}")
         if labels.size and not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"{name} must hold integer class ids, got dtype {labels.dtype}")
-        if labels.size and (labels.min() < 0 or (num_classes is not None and labels.max() >= num_classes)):
+        too_big = num_classes is not None and labels.size and labels.max() >= num_classes
+        if labels.size and (labels.min() < 0 or too_big):
             raise ValueError(f"{name} has class ids outside [0, {num_classes or 'inf'}): "
                              f"min {labels.min()}, max {labels.max()}")
     if y_true.shape != y_pred.shape:

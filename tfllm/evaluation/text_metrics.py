@@ -30,7 +30,8 @@ def rouge(hypotheses, references, types=("rouge1", "rouge2", "rougeL"), use_stem
     hypotheses, refs = _check_pairs(hypotheses, references, "rouge")
     bad = [t for t in types if not re.fullmatch(r"rouge[1-9]|rougeL|rougeLsum", t)]
     if bad or not types:
-        raise ValueError(f"rouge: bad types {tuple(types)}; expected rouge1..rouge9, rougeL, rougeLsum")
+        raise ValueError(f"rouge: bad types {tuple(types)}; "
+                         "expected rouge1..rouge9, rougeL, rougeLsum")
     scorer = rouge_scorer.RougeScorer(list(types), use_stemmer=use_stemmer)
     totals = dict.fromkeys(types, 0.0)
     for hypothesis, candidates in zip(hypotheses, refs):

@@ -43,7 +43,8 @@ class Scorer:
 
     def __init__(self, num_workers=1, cache_dir=None, threshold=None):
         if not isinstance(num_workers, int) or num_workers < 1:
-            raise ValueError(f"{self.name} scorer: num_workers must be an int >= 1, got {num_workers!r}")
+            raise ValueError(f"{self.name} scorer: num_workers must be an int >= 1, "
+                             f"got {num_workers!r}")
         self.num_workers = num_workers
         self.cache_dir = None if cache_dir is None else os.fspath(cache_dir)
         if threshold is not None:
@@ -130,7 +131,8 @@ class Scorer:
 
 def _check_texts(texts, name):
     if isinstance(texts, (str, bytes)):
-        raise ValueError(f"{name} scorer: texts must be a list of str, got a single {type(texts).__name__}")
+        raise ValueError(f"{name} scorer: texts must be a list of str, "
+                         f"got a single {type(texts).__name__}")
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
@@ -140,7 +142,8 @@ def _check_texts(texts, name):
 
 def _check_result(result, text, name):
     if "".join(result.segments) != text or len(result.segments) != len(result.segment_scores):
-        raise RuntimeError(f"{name} scorer: segments do not join back to the text or do not match scores")
+        raise RuntimeError(f"{name} scorer: segments do not join back to the text "
+                           "or do not match the scores")
 
 
 def from_segments(segments, segment_scores, document_score):

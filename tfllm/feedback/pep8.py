@@ -27,4 +27,5 @@ class Pep8Scorer(base.Scorer):
         if len(counts) != len(lines):
             raise RuntimeError(f"pep8 scorer: got {len(counts)} counts for {len(lines)} lines")
         document = sum(counts) / len(text) if text else 0.0
-        return base.from_segments(lines, [c / len(line) for c, line in zip(counts, lines)], document)
+        scores = [count / len(line) for count, line in zip(counts, lines)]
+        return base.from_segments(lines, scores, document)

@@ -40,5 +40,5 @@ class PiiScorer(base.Scorer):
         for begin in findings:
             counts[bisect.bisect_right(starts, begin) - 1] += 1
         document = len(findings) / len(text) if text else 0.0
-        return base.from_segments(sentences, [c / len(s) for c, s in zip(counts, sentences)], document)
-
+        scores = [count / len(sentence) for count, sentence in zip(counts, sentences)]
+        return base.from_segments(sentences, scores, document)

@@ -28,7 +28,8 @@ class SentimentScorer(base.Scorer):
     def __init__(self, prefer="positive", **options):
         super().__init__(**options)
         if prefer not in _PREFERENCES:
-            raise ValueError(f"sentiment scorer: prefer must be one of {_PREFERENCES}, got {prefer!r}")
+            raise ValueError(f"sentiment scorer: prefer must be one of {_PREFERENCES}, "
+                             f"got {prefer!r}")
         self.prefer = prefer
 
     def config(self):
@@ -38,5 +39,6 @@ class SentimentScorer(base.Scorer):
     def _score_text(self, text):
         sign = -1.0 if self.prefer == "positive" else 1.0
         sentences = segmentation.split_sentences(text)
-        scores = [(1.0 + sign * _analyzer().polarity_scores(s)["compound"]) / 2.0 for s in sentences]
+        compounds = [_analyzer().polarity_scores(s)["compound"] for s in sentences]
+        scores = [(1.0 + sign * compound) / 2.0 for compound in compounds]
         return base.from_segments(sentences, scores, sum(scores) / len(scores) if scores else 0.0)
