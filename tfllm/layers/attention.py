@@ -58,15 +58,15 @@ class MultiHeadAttention(keras.layers.Layer):
                                   kernel_initializer=self.kernel_initializer,
                                   dtype=self.dtype_policy)
 
-    def build(self, input_shape, context_shape=None):
-        hidden_dim = input_shape[-1]
+    def build(self, inputs_shape, context_shape=None):
+        hidden_dim = inputs_shape[-1]
         width = self.num_heads * self.head_dim
         if self.cross_attention:
-            self.query_dense.build(input_shape)
+            self.query_dense.build(inputs_shape)
             self.key_value_dense.build((None, None, context_shape[-1] if context_shape
                                         else hidden_dim))
         else:
-            self.qkv_dense.build(input_shape)
+            self.qkv_dense.build(inputs_shape)
         self.output_dense = self._dense(hidden_dim, "output")
         self.output_dense.build((None, None, width))
         self.built = True
@@ -82,7 +82,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def call(self, inputs, context=None, attention_mask=None, cache=None, cache_index=None,
              training=None):
-        """Attends; returns outputs, or (outputs, cache) when a cache is given."""
+        """Attends; self-attention given a cache returns (outputs, updated cache)."""
         start = 0 if cache_index is None else cache_index
         if self.cross_attention:
             query = self._split_heads(self.query_dense(inputs), 1)[:, :, 0]
@@ -100,7 +100,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 value = ops.slice_update(cache[:, 1], index, value)
                 cache = ops.stack([key, value], axis=1)
         outputs = self._attend(query, key, value, attention_mask, training)
-        return outputs if cache is None else (outputs, cache)
+        return outputs if cache is None or self.cross_attention else (outputs, cache)
 
     def _attend(self, query, key, value, attention_mask, training):
         scale = ops.cast(1.0 / self.head_dim ** 0.5, query.dtype)

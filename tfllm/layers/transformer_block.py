@@ -66,13 +66,13 @@ class TransformerBlock(keras.layers.Layer):
             kernel_initializer=self.kernel_initializer, name="feed_forward", dtype=policy)
         self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
 
-    def build(self, input_shape, context_shape=None):
+    def build(self, x_shape, context_shape=None):
         for layer in (self.self_attention_norm, self.feed_forward_norm, self.self_attention,
                       self.feed_forward):
-            layer.build(input_shape)
+            layer.build(x_shape)
         if self.cross_attention:
-            self.cross_attention_norm.build(input_shape)
-            self.cross_attention_layer.build(input_shape, context_shape or input_shape)
+            self.cross_attention_norm.build(x_shape)
+            self.cross_attention_layer.build(x_shape, context_shape or x_shape)
         self.built = True
 
     def call(self, x, attention_mask=None, context=None, context_mask=None, cache=None,

@@ -77,12 +77,12 @@ class TransformerStack(keras.layers.Layer):
     def head_dim(self):
         return self.hidden_dim // self.num_heads
 
-    def build(self, input_shape, context_shape=None):
+    def build(self, x_shape, context_shape=None):
         if self.position_layer is not None:
-            self.position_layer.build(input_shape)
+            self.position_layer.build(x_shape)
         for block in self.blocks:
-            block.build(input_shape, context_shape)
-        self.final_norm.build(input_shape)
+            block.build(x_shape, context_shape)
+        self.final_norm.build(x_shape)
         self.built = True
 
     def _add_positions(self, x, start_index):
