@@ -2,10 +2,13 @@
 
 `Tokenizer.train(texts_or_files, vocabulary_size, kind="sentencepiece" | "wordpiece" |
 "byte", control_tokens=(...), **options)`, `Tokenizer.load(path)`; see `base` for the
-id layout.
+id layout shared by every kind.
 """
 
 from tfllm.tokenizers.base import SPECIAL_TOKENS, Tokenizer
 from tfllm.tokenizers.byte import ByteTokenizer
+from tfllm.tokenizers.sentencepiece import SentencePieceTokenizer
+from tfllm.tokenizers.wordpiece import WordPieceTokenizer
 
-__all__ = ["SPECIAL_TOKENS", "ByteTokenizer", "Tokenizer"]
+__all__ = ["SPECIAL_TOKENS", "ByteTokenizer", "SentencePieceTokenizer", "Tokenizer",
+           "WordPieceTokenizer"]

@@ -38,6 +38,27 @@ def write_atomically(path, data):
         raise
 
 
+def training_texts(texts_or_files):
+    """Yields texts from a list of strings and/or file paths, or from one path or glob.
+
+    A single str argument and `os.PathLike` elements must name files (ValueError if
+    missing); str elements naming an existing file are read, other str are texts.
+    """
+    from tfllm.data import sources
+
+    if isinstance(texts_or_files, (str, os.PathLike)):
+        yield from sources.read_texts(texts_or_files)
+        return
+    for item in texts_or_files:
+        if isinstance(item, os.PathLike) or (isinstance(item, str) and os.path.isfile(item)):
+            yield sources.read_text(os.fspath(item))
+        elif isinstance(item, str):
+            yield item
+        else:
+            raise ValueError(f"training input {type(item).__name__} is neither a text "
+                             f"nor a file path")
+
+
 def check_control_tokens(control_tokens):
     """Returns `control_tokens` as a tuple of str; ValueError on duplicates or clashes."""
     tokens = tuple(control_tokens)

@@ -1,0 +1,152 @@
+"""Reading user data: text files, directories, globs, JSONL and TSV, with errors that
+say which file, line or byte offset was wrong."""
+
+import glob
+import json
+import os
+
+
+def expand_paths(paths, suffixes=None):
+    """Expands files, directories (recursively) and glob patterns into a sorted file list.
+
+    Args:
+        paths: a path/glob or a list of them.
+        suffixes: if given, files found inside directories are kept only when their
+            name ends with one of these (e.g. (".py",)); explicit files are always kept.
+
+    Raises:
+        ValueError: a path or pattern that matches nothing, or an empty result.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files = []
+    for path in map(os.fspath, paths):
+        if os.path.isfile(path):
+            files.append(path)
+        elif os.path.isdir(path):
+            for root, dirs, names in os.walk(path):
+                dirs.sort()
+                files.extend(os.path.join(root, n) for n in sorted(names)
+                             if suffixes is None or n.endswith(tuple(suffixes)))
+        elif glob.has_magic(path):
+            matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise ValueError(f"{path}: glob pattern matches no file")
+            files.extend(matches)
+        else:
+            raise ValueError(f"{path}: no such file or directory")
+    if not files:
+        raise ValueError(f"{list(paths)}: no input files found (empty corpus)")
+    return sorted(dict.fromkeys(files))
+
+
+def decode_utf8(data, where, errors="strict"):
+    """Decodes bytes as UTF-8; ValueError naming `where` and the byte offset if invalid.
+
+    Args:
+        errors: "strict" (raise) or "replace" (U+FFFD for bad bytes).
+    """
+    if errors not in ("strict", "replace"):
+        raise ValueError(f"errors={errors!r}: expected 'strict' or 'replace'")
+    try:
+        return data.decode("utf-8", errors=errors)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{where}: invalid UTF-8 at byte offset {e.start} "
+                         f"(byte 0x{data[e.start]:02x}); pass errors='replace' to "
+                         f"substitute U+FFFD") from None
+
+
+def read_text(path, errors="strict"):
+    """Reads a whole file as UTF-8 text (exact: newlines are not translated)."""
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        return decode_utf8(f.read(), path, errors)
+
+
+def read_texts(paths, errors="strict", suffixes=None):
+    """Yields the text of every file matched by `expand_paths(paths, suffixes)`."""
+    for path in expand_paths(paths, suffixes):
+        yield read_text(path, errors)
+
+
+def _lines(path, errors):
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        offset = 0
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8", errors=errors)
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}:{number}: invalid UTF-8 at byte offset "
+                                 f"{offset + e.start}; pass errors='replace' to "
+                                 f"substitute U+FFFD") from None
+            offset += len(raw)
+            yield number, line
+
+
+def read_jsonl(path, fields, errors="strict"):
+    """Yields one dict per non-blank line of a JSONL file, checking required `fields`.
+
+    Raises:
+        ValueError: "file:line: ..." for invalid JSON, a non-object line or a
+            missing field.
+    """
+    for number, line in _lines(path, errors):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{number}: invalid JSON ({e.msg})") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}:{number}: expected a JSON object, got "
+                             f"{type(record).__name__}")
+        for field in fields:
+            if field not in record:
+                raise ValueError(f"{path}:{number}: missing field {field!r}")
+        yield record
+
+
+def read_tsv(path, num_columns=2, min_columns=None, errors="strict"):
+    """Yields the first `num_columns` tab-separated columns of each non-blank line.
+
+    Tatoeba/Anki exports carry extra columns (ids, attribution); they are dropped.
+
+    Args:
+        num_columns: columns returned per line.
+        min_columns: lines with fewer columns are an error (default `num_columns`).
+
+    Raises:
+        ValueError: "file:line: expected at least N tab-separated columns, got M".
+    """
+    min_columns = num_columns if min_columns is None else min_columns
+    for number, line in _lines(path, errors):
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        columns = line.split("\t")
+        if len(columns) < min_columns:
+            raise ValueError(f"{path}:{number}: expected at least {min_columns} "
+                             f"tab-separated columns, got {len(columns)}")
+        yield tuple(columns[:num_columns])
+
+
+def load_tfds(name, split="train", text_key="text"):
+    """Yields the `text_key` field (str) of a TensorFlow Datasets split.
+
+    Raises:
+        ValueError: tensorflow-datasets is not installed, or the key is missing.
+    """
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise ValueError(f"TFDS dataset {name!r} needs tensorflow-datasets: install the "
+                         f"optional extra `pip install tfllm[tfds]`") from None
+    dataset = tfds.load(name, split=split)
+    if text_key not in dataset.element_spec:
+        raise ValueError(f"TFDS {name!r}: no field {text_key!r}; fields are "
+                         f"{sorted(dataset.element_spec)}")
+    for example in dataset.as_numpy_iterator():
+        yield decode_utf8(example[text_key], f"tfds:{name}", "replace")
