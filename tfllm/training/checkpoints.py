@@ -1,0 +1,78 @@
+"""Atomic, rotating checkpoints with fallback to an older one when the latest is unreadable."""
+
+import os
+import shutil
+import time
+
+import tensorflow as tf
+from absl import logging
+
+
+class Checkpointer:
+    """tf.train.CheckpointManager with save intervals in steps and/or minutes.
+
+    Args:
+        directory: where checkpoints go (`<workdir>/checkpoints`).
+        trackables: what to save, e.g. model=, optimizer=, step=, rng=.
+        step: the tf.Variable counting training steps (names the checkpoint files).
+        max_to_keep: checkpoints kept.
+        every_steps / every_minutes: save when either interval has passed (0: never).
+        chief: only the chief keeps its files; other workers of a multi-worker run
+            write to a temporary directory (collectives need every worker to save)
+            and delete it.
+    """
+
+    def __init__(self, directory, step, max_to_keep=3, every_steps=0, every_minutes=0.0,
+                 chief=True, worker=0, **trackables):
+        self.checkpoint = tf.train.Checkpoint(step=step, **trackables)
+        self.step = step
+        self.chief = chief
+        self.directory = directory if chief else os.path.join(directory, f".worker_{worker}")
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory,
+                                                  max_to_keep=max_to_keep)
+        self.every_steps = int(every_steps)
+        self.every_minutes = float(every_minutes)
+        self._last_time = time.monotonic()
+        self.last_step = int(step.numpy())
+
+    def due(self, step):
+        """True when an interval (steps or minutes) has elapsed since the last save."""
+        if self.every_steps and step - self.last_step >= self.every_steps:
+            return True
+        return bool(self.every_minutes
+                    and time.monotonic() - self._last_time >= 60.0 * self.every_minutes)
+
+    def save(self):
+        """Writes a checkpoint now (data first, then the `checkpoint` state file)."""
+        step = int(self.step.numpy())
+        path = self.manager.save(checkpoint_number=step)
+        if not self.chief:
+            shutil.rmtree(self.directory, ignore_errors=True)
+        self._last_time = time.monotonic()
+        self.last_step = step
+        return path
+
+    def restore(self):
+        """Restores the newest readable checkpoint; returns its path or None if none exist.
+
+        An unreadable newest checkpoint (truncated or corrupt files) is skipped with a
+        warning and the previous one is tried.
+
+        Raises:
+            ValueError: checkpoints exist but none of them can be read.
+        """
+        candidates = list(reversed(self.manager.checkpoints))
+        for path in candidates:
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, AssertionError) as e:
+                first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                logging.warning("checkpoint %s is unreadable (%s); trying the previous one",
+                                path, first_line)
+                continue
+            self.last_step = int(self.step.numpy())
+            return path
+        if candidates:
+            raise ValueError(f"{self.directory}: no readable checkpoint among "
+                             f"{[os.path.basename(p) for p in candidates]}")
+        return None

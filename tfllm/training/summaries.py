@@ -1,0 +1,77 @@
+"""TensorBoard output: scalars, text, histograms, hparams, the step graph, profiler windows."""
+
+import numpy as np
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
+
+
+def hparam_value(value):
+    """A value TensorBoard's hparams plugin accepts (bool, int, float or str)."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+class Summaries:
+    """Writes one run's TensorBoard events under `logdir` (a no-op writer when disabled,
+    e.g. on non-chief workers)."""
+
+    def __init__(self, logdir, enabled=True):
+        self.logdir = logdir
+        self.enabled = bool(enabled and logdir)
+        self.writer = (tf.summary.create_file_writer(logdir) if self.enabled
+                       else tf.summary.create_noop_writer())
+        self._profiling = False
+
+    def scalars(self, step, values):
+        with self.writer.as_default(step=step):
+            for tag, value in values.items():
+                tf.summary.scalar(tag, float(value))
+
+    def text(self, step, tag, markdown):
+        with self.writer.as_default(step=step):
+            tf.summary.text(tag, markdown)
+
+    def histograms(self, step, values):
+        with self.writer.as_default(step=step):
+            for tag, value in values.items():
+                tf.summary.histogram(tag, value)
+
+    def hparams(self, config, metric_tags):
+        """Records `config` (a flat dict) as this run's hyperparameters."""
+        if not self.enabled:
+            return
+        flat = {key: hparam_value(value) for key, value in sorted(config.items())}
+        with self.writer.as_default():
+            hp.hparams_config(hparams=[hp.HParam(key) for key in flat],
+                              metrics=[hp.Metric(tag) for tag in metric_tags])
+            hp.hparams(flat, trial_id=self.logdir)
+
+    def trace_on(self):
+        if self.enabled:
+            tf.summary.trace_on(graph=True, profiler=False)
+
+    def trace_export(self, step, name="train_step"):
+        if self.enabled:
+            with self.writer.as_default():
+                tf.summary.trace_export(name=name, step=step)
+
+    def profile(self, step, first, last):
+        """Starts the profiler before step `first` and stops it after step `last`."""
+        if not self.enabled or first is None:
+            return
+        if step == first and not self._profiling:
+            tf.profiler.experimental.start(self.logdir)
+            self._profiling = True
+        elif step > last and self._profiling:
+            tf.profiler.experimental.stop()
+            self._profiling = False
+
+    def close(self):
+        if self._profiling:
+            tf.profiler.experimental.stop()
+            self._profiling = False
+        self.writer.flush()
+        self.writer.close()
