@@ -1,0 +1,139 @@
+"""Preference-adjusted generation: control-token conditioning, best-of-n, token penalties.
+
+Works on any scorer of tfllm.feedback (misalignment, lower is better):
+
+- `sample_and_score`: samples continuations of prompts, optionally conditioned on a
+  control token (`<|good|>` put after `<bos>`, both control tokens banned from the
+  output, as in Korbak et al. 2023), and scores each continuation.
+- `best_of_n` / `rerank`: n samples per prompt, ranked by the scorer's score.
+- `token_penalty_bias`: a per-token logit bias for scores that decompose over tokens.
+- `control_token_report`: samples under `<|good|>` and `<|bad|>` with their scores,
+  as text for a terminal (the end of `make train`).
+"""
+
+import dataclasses
+
+import numpy as np
+
+from tfllm.generation.generate import generate
+
+CONTROL_TOKENS = ("<|good|>", "<|bad|>")
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoredSample:
+    """A continuation of `prompt` (decoded text, special tokens dropped) and its score."""
+
+    prompt: str
+    text: str
+    score: float
+
+
+def control_token_ids(tokenizer):
+    """Ids of the tokenizer's `<|good|>` / `<|bad|>` tokens that it has (may be empty)."""
+    known = tokenizer.control_token_ids
+    return [known[token] for token in CONTROL_TOKENS if token in known]
+
+
+def prompt_token_ids(tokenizer, prompts, control=None):
+    """Token lists `<bos> [control] encode(prompt)` for each prompt text.
+
+    Args:
+        tokenizer: a tfllm Tokenizer.
+        prompts: list of str ("" for unconditional samples).
+        control: None, or a control token such as "<|good|>" (ValueError if the
+            tokenizer lacks it).
+    """
+    prefix = [tokenizer.bos_id]
+    if control is not None:
+        if control not in tokenizer.control_token_ids:
+            raise ValueError(f"control token {control!r} is not in the tokenizer's control "
+                             f"tokens {list(tokenizer.control_tokens)}")
+        prefix.append(tokenizer.control_token_ids[control])
+    return [prefix + ids for ids in tokenizer.encode(list(prompts))]
+
+
+def sample(model, tokenizer, prompts, max_new_tokens, control=None, ban_control_tokens=True,
+           sampler="top_p", **sampler_options):
+    """Continuation texts of `prompts` (list of str); one generate call for the batch.
+
+    The prompt is `<bos> [control] prompt`; generation stops at `<eos>`; with
+    `ban_control_tokens` no control token of CONTROL_TOKENS is ever emitted.
+    `sampler_options` go to `tfllm.generation.generate` (temperature, p, k, seed...).
+    """
+    prompts = list(prompts)
+    ids = prompt_token_ids(tokenizer, prompts, control)
+    banned = control_token_ids(tokenizer) if ban_control_tokens else []
+    banned = sorted(set(banned) | set(sampler_options.pop("banned_token_ids", ())))
+    stops = sampler_options.pop("stop_token_ids", (tokenizer.eos_id,))
+    outputs = generate(model, ids, max_new_tokens, sampler=sampler, banned_token_ids=banned,
+                       stop_token_ids=stops, pad_token_id=tokenizer.pad_id, **sampler_options)
+    return [tokenizer.decode(out[len(prompt):]) for out, prompt in zip(outputs, ids)]
+
+
+def sample_and_score(model, tokenizer, scorer, prompts, max_new_tokens, **options):
+    """`sample` then `scorer.score` of each continuation: a list of ScoredSample."""
+    prompts = list(prompts)
+    texts = sample(model, tokenizer, prompts, max_new_tokens, **options)
+    return [ScoredSample(prompt, text, scored.document_score)
+            for prompt, text, scored in zip(prompts, texts, scorer.score(texts))]
+
+
+def rerank(model, tokenizer, scorer, prompts, n, max_new_tokens, **options):
+    """n samples per prompt, each prompt's list sorted by score (lowest misalignment first).
+
+    Returns a list (one per prompt) of n ScoredSample; ties keep sampling order.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"rerank: n must be an int >= 1, got {n!r}")
+    prompts = list(prompts)
+    flat = sample_and_score(model, tokenizer, scorer, [p for p in prompts for _ in range(n)],
+                            max_new_tokens, **options)
+    groups = [flat[i * n:(i + 1) * n] for i in range(len(prompts))]
+    return [sorted(group, key=lambda s: s.score) for group in groups]
+
+
+def best_of_n(model, tokenizer, scorer, prompts, n, max_new_tokens, **options):
+    """The lowest-misalignment of n samples for each prompt (a list of ScoredSample)."""
+    return [ranked[0] for ranked in rerank(model, tokenizer, scorer, prompts, n,
+                                           max_new_tokens, **options)]
+
+
+def token_penalty_bias(tokenizer, scorer, strength, template="{}"):
+    """A (vocabulary_size,) float32 logit bias against tokens whose text alone is misaligned.
+
+    For each ordinary token t (ids >= tokenizer.num_reserved_ids) with text s_t:
+
+        bias[t] = -strength * max(0, score(template.format(s_t)) - score(template.format("")))
+
+    where score is the scorer's document score. Reserved ids get 0. This is exact
+    only for scores that add up over tokens independently of their context (e.g. a
+    per-word blocklist); for context-dependent scorers such as PEP8 it is a
+    heuristic whose `template` supplies a neutral context (e.g. "x = 1{}\\n" puts the
+    token at the end of a clean line: trailing spaces, tabs and ";" get penalized).
+    Add the result to the logits before sampling.
+    """
+    if not strength >= 0.0:
+        raise ValueError(f"token_penalty_bias: strength must be >= 0, got {strength!r}")
+    if template.count("{}") != 1:
+        raise ValueError(f"token_penalty_bias: template {template!r} must contain one '{{}}'")
+    first = tokenizer.num_reserved_ids
+    ids = list(range(first, tokenizer.vocabulary_size))
+    texts = [template.format(tokenizer.decode([i])) for i in ids]
+    scores = [s.document_score for s in scorer.score([template.format("")] + texts)]
+    bias = np.zeros(tokenizer.vocabulary_size, np.float32)
+    bias[first:] = -strength * np.maximum(0.0, np.asarray(scores[1:]) - scores[0])
+    return bias
+
+
+def control_token_report(model, tokenizer, scorer, num_samples, max_new_tokens,
+                         **sampler_options):
+    """Text showing `num_samples` samples under each control token, each with its score."""
+    lines = []
+    for control in CONTROL_TOKENS:
+        samples = sample_and_score(model, tokenizer, scorer, [""] * num_samples,
+                                   max_new_tokens, control=control, **sampler_options)
+        for i, s in enumerate(samples):
+            lines.append(f"--- {control} sample {i + 1}: {scorer.name} score {s.score:.4f}")
+            lines.append(s.text)
+    return "\n".join(lines)
