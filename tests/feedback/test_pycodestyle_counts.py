@@ -1,0 +1,35 @@
+import re
+
+import pycodestyle
+
+from tfllm.feedback.pycodestyle_counts import pep8_violations_per_line
+
+
+def _reference_total(source):
+    style = pycodestyle.StyleGuide(quiet=True, config_file=False)
+    lines = re.findall(r"[^\n]*\n|[^\n]+", source)  # "\n"-lines, as pycodestyle reads files
+    return pycodestyle.Checker(lines=lines, options=style.options).check_all()
+
+
+def test_hand_counted_lines():
+    assert pep8_violations_per_line("x=1\ny = 2\n") == [1, 0]  # E225
+    assert pep8_violations_per_line("def f( x ):\n  return x") == [2, 2]  # E201 E202 / E111 W292
+    assert pep8_violations_per_line("") == []
+    long_line = "y = '" + "a" * 80 + "'\n"
+    assert pep8_violations_per_line(long_line) == [1]  # E501
+
+
+def test_counts_align_with_splitlines_and_match_total():
+    source = "import os\nx=1 \n\x0cdef f():\n\treturn 1\n\n\n\n"
+    counts = pep8_violations_per_line(source)
+    assert len(counts) == len(source.splitlines(keepends=True))
+    assert sum(counts) == _reference_total(source)
+    assert counts[1] == 2  # E225, W291
+
+
+def test_real_module_total_matches_pycodestyle():
+    import textwrap
+    source = open(textwrap.__file__, encoding="utf-8").read()
+    counts = pep8_violations_per_line(source)
+    assert len(counts) == len(source.splitlines())
+    assert sum(counts) == _reference_total(source)

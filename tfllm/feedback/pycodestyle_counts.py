@@ -1,0 +1,62 @@
+"""pycodestyle violations counted per line: the one place the PEP8 counting lives.
+
+Used by the PEP8 scorer (tfllm.feedback.pep8) and the `python_stdlib_code` corpus.
+"""
+
+import re
+
+import pycodestyle
+
+# Default pycodestyle settings (max line length 79, its default ignore list); no user
+# or project config files are read, so counts are reproducible.
+_STYLE = pycodestyle.StyleGuide(quiet=True, config_file=False)
+_NEWLINE_LINES = re.compile(r"[^\n]*\n|[^\n]+")
+
+
+class _PerLineReport(pycodestyle.BaseReport):
+    """Collects the physical line number of every counted violation."""
+
+    def __init__(self, options):
+        super().__init__(options)
+        self.line_numbers = []
+
+    def error(self, line_number, offset, text, check):
+        code = super().error(line_number, offset, text, check)
+        if code:
+            self.line_numbers.append(line_number)
+        return code
+
+
+def pep8_violations_per_line(source):
+    """Number of pycodestyle violations on each line of `source`.
+
+    Lines are `source.splitlines(keepends=True)` (they concatenate back to `source`).
+    pycodestyle reads the file split at "\\n" only; a violation is counted on the first
+    of the lines that its "\\n"-line contains (they differ only for \\r, \\f, \\v, \\x1c-
+    \\x1e, \\x85, \\u2028 and \\u2029 inside a line). Violations reported past the end
+    (e.g. W391) count on the last line.
+
+    Example:
+        pep8_violations_per_line("x=1\\ny = 2\\n") == [1, 0]   # E225 on line 1
+    """
+    segments = source.splitlines(keepends=True)
+    if not segments:
+        return []
+    physical = _NEWLINE_LINES.findall(source)
+    report = _PerLineReport(_STYLE.options)
+    pycodestyle.Checker(lines=physical, options=_STYLE.options, report=report).check_all()
+    segment_at = {}
+    offset = 0
+    for index, segment in enumerate(segments):
+        segment_at[offset] = index
+        offset += len(segment)
+    physical_starts = []
+    offset = 0
+    for line in physical:
+        physical_starts.append(offset)
+        offset += len(line)
+    counts = [0] * len(segments)
+    for line_number in report.line_numbers:
+        k = min(max(line_number, 1), len(physical)) - 1
+        counts[segment_at[physical_starts[k]]] += 1
+    return counts
