@@ -38,6 +38,15 @@ def dpo_loss(policy_chosen, policy_rejected, reference_chosen, reference_rejecte
     return ops.square(h - 1.0 / (2.0 * beta))
 
 
+def frozen_copy(model):
+    """A non-trainable copy of a Keras model with its current weights (made eagerly)."""
+    with tf.init_scope():
+        copy = model.__class__.from_config(model.get_config())
+        copy.set_weights(model.get_weights())
+        copy.trainable = False
+    return copy
+
+
 @register("dpo")
 class DirectPreferenceOptimization:
     """DPO / IPO objective on preference pairs against a frozen reference.
@@ -66,11 +75,7 @@ class DirectPreferenceOptimization:
 
     def set_reference(self, model):
         """Freezes a copy of `model` (its current weights) as the reference policy."""
-        with tf.init_scope():
-            reference = model.__class__.from_config(model.get_config())
-            reference.set_weights(model.get_weights())
-            reference.trainable = False
-        self.reference = reference
+        self.reference = frozen_copy(model)
 
     def _log_probs(self, model, batch, training):
         out = {}
@@ -101,4 +106,4 @@ class DirectPreferenceOptimization:
                       "rejected_reward": ops.mean(rejected_reward)}
 
 
-__all__ = ["DirectPreferenceOptimization", "dpo_loss", "sequence_log_probs"]
+__all__ = ["DirectPreferenceOptimization", "dpo_loss", "frozen_copy", "sequence_log_probs"]
