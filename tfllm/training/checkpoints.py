@@ -55,24 +55,50 @@ class Checkpointer:
     def restore(self):
         """Restores the newest readable checkpoint; returns its path or None if none exist.
 
-        An unreadable newest checkpoint (truncated or corrupt files) is skipped with a
-        warning and the previous one is tried.
-
         Raises:
             ValueError: checkpoints exist but none of them can be read.
         """
-        candidates = list(reversed(self.manager.checkpoints))
-        for path in candidates:
-            try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
-            except (tf.errors.OpError, ValueError, AssertionError) as e:
-                first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                logging.warning("checkpoint %s is unreadable (%s); trying the previous one",
-                                path, first_line)
-                continue
+        path = restore_newest(self.checkpoint, self.manager.checkpoints)
+        if path:
             self.last_step = int(self.step.numpy())
-            return path
-        if candidates:
-            raise ValueError(f"{self.directory}: no readable checkpoint among "
-                             f"{[os.path.basename(p) for p in candidates]}")
-        return None
+        return path
+
+
+def restore_newest(checkpoint, paths, partial=False):
+    """Restores the newest readable of `paths` (oldest first) into `checkpoint`.
+
+    An unreadable checkpoint (truncated or corrupt files) is skipped with a warning and
+    the previous one is tried. `partial`: the checkpoint may hold more than
+    `checkpoint` tracks (e.g. restoring only the model). Returns the path, or None when
+    `paths` is empty; ValueError when none can be read.
+    """
+    for path in reversed(list(paths)):
+        try:
+            status = checkpoint.restore(path)
+            if partial:
+                status.expect_partial()
+            else:
+                status.assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError, AssertionError) as e:
+            text = str(e).strip()
+            logging.warning("checkpoint %s is unreadable (%s); trying the previous one",
+                            path, text.splitlines()[0] if text else type(e).__name__)
+            continue
+        return path
+    if paths:
+        raise ValueError(f"{os.path.dirname(paths[0])}: no readable checkpoint among "
+                         f"{[os.path.basename(p) for p in paths]}")
+    return None
+
+
+def restore_model(directory, model):
+    """Restores `model`'s weights from the newest readable checkpoint in `directory`.
+
+    Raises:
+        ValueError: no checkpoint there, or none readable.
+    """
+    state = tf.train.get_checkpoint_state(directory)
+    paths = list(state.all_model_checkpoint_paths) if state else []
+    if not paths:
+        raise ValueError(f"{directory}: no checkpoint found")
+    return restore_newest(tf.train.Checkpoint(model=model), paths, partial=True)

@@ -29,7 +29,7 @@ class TrainingDiverged(FloatingPointError):
 
 
 def _perplexity(values):
-    nll = values.get("nll", values["loss"])
+    nll = values.get("token_loss", values["loss"])
     return math.exp(min(float(nll), 700.0))
 
 

@@ -1,0 +1,284 @@
+"""Plumbing shared by the binaries: flags, one-line errors, workdir layout, builders.
+
+Workdir layout (everything a later binary needs to rebuild the run):
+
+    <workdir>/config.json        the full experiment config
+    <workdir>/model.json         {"class": ..., "config": model.get_config()}
+    <workdir>/tokenizer/         the tokenizer (trained once, then loaded)
+    <workdir>/checkpoints/       tf.train.CheckpointManager files
+    <workdir>/tensorboard/       TensorBoard events
+"""
+
+import json
+import os
+import sys
+
+from absl import app, flags
+from ml_collections import config_flags
+
+FLAGS = flags.FLAGS
+
+
+def define_flags(config_required=True):
+    """--config (ml_collections config file, fields overridable), --workdir, --strategy."""
+    from tfllm.training.strategies import STRATEGIES
+
+    config_flags.DEFINE_config_file(
+        "config", None, "experiment config file (configs/*.py); override fields with "
+        "--config.section.field=value", lock_config=True)
+    flags.DEFINE_string("workdir", None, "run directory: checkpoints, TensorBoard, tokenizer",
+                        required=True)
+    flags.DEFINE_enum("strategy", "one_device", STRATEGIES, "tf.distribute strategy")
+    flags.DEFINE_integer("cpu_devices", 2, "logical CPU devices for --strategy=mirrored "
+                         "without GPUs")
+    if config_required:
+        flags.mark_flag_as_required("config")
+
+
+def run(main):
+    """absl.app.run(main), with bad input reported as one line on stderr and exit status 1."""
+    from tfllm.training import TrainingDiverged
+
+    def guarded(argv):
+        if len(argv) > 1:
+            fail(f"unexpected arguments {argv[1:]}")
+        try:
+            main(argv)
+        except (ValueError, KeyError, AttributeError, OSError, TrainingDiverged) as e:
+            fail(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
+
+    from absl import logging
+
+    FLAGS.set_default("verbosity", logging.WARNING)  # --verbosity=0 shows INFO lines
+    try:
+        app.run(guarded)
+    except flags.Error as e:
+        fail(str(e).splitlines()[0])
+
+
+def fail(message):
+    """Prints `<program>: error: message` to stderr and exits with status 1."""
+    print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def setup(config):
+    """Seeds, op determinism and the Keras dtype policy (before any model is built)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(config.training.seed)
+    if config.training.get("deterministic", False):
+        tf.config.experimental.enable_op_determinism()
+    policies = ("float32", "mixed_bfloat16", "mixed_float16")
+    if config.training.precision not in policies:
+        raise ValueError(f"config.training.precision={config.training.precision!r}: expected "
+                         f"one of {policies}")
+    keras.mixed_precision.set_dtype_policy(config.training.precision)
+
+
+def make_strategy(config):
+    from tfllm.training import make_strategy as make
+    return make(FLAGS.strategy, num_cpu_devices=FLAGS.cpu_devices,
+                tpu=config.training.get("tpu", ""))
+
+
+def write_json(path, value):
+    from tfllm.tokenizers.base import write_atomically
+    write_atomically(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json(path):
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: missing (was the workdir made by tfllm-pretrain/finetune?)")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+# ---------------------------------------------------------------------------- corpus
+def corpus_texts(config, split):
+    """Texts of `split` ("train", "validation", "test"): config.data.files (every
+    `validation_every`-th file is validation) or the embedded config.data.corpus."""
+    from tfllm.data import corpora, sources
+
+    data = config.data
+    if data.get("files"):
+        texts = list(sources.read_texts(data.files.split(","), suffixes=(".py", ".txt")))
+        every = int(data.get("validation_every", 20))
+        texts = [t for i, t in enumerate(texts) if (i % every == 0) == (split != "train")]
+        if not texts:
+            raise ValueError(f"config.data.files: no {split} documents")
+        return texts
+    return corpora.load(data.corpus, split=split, max_files=data.get("max_files") or None).texts
+
+
+def tokenizer_for(config, workdir):
+    """Loads `<workdir>/tokenizer`, or trains one from config.tokenizer and saves it there."""
+    from tfllm.tokenizers import Tokenizer
+
+    path = os.path.join(workdir, "tokenizer")
+    if os.path.isdir(path):
+        return Tokenizer.load(path)
+    options = dict(config.tokenizer.get("options", {}))
+    tokenizer = Tokenizer.train(corpus_texts(config, "train"), config.tokenizer.vocabulary_size,
+                                kind=config.tokenizer.kind,
+                                control_tokens=tuple(config.tokenizer.get("control_tokens", ())),
+                                **options)
+    tokenizer.save(path)
+    return tokenizer
+
+
+def lm_dataset(config, tokenizer, split, repeat):
+    """Packed next-token batches (ARCHITECTURE.md keys) of config.training.batch_size rows."""
+    import numpy as np
+    import tensorflow as tf
+
+    length = int(config.data.sequence_length)
+    stream = []
+    for ids in tokenizer.encode(corpus_texts(config, split)):
+        stream.extend(ids)
+        stream.append(tokenizer.eos_id)
+    rows = (len(stream) - 1) // length
+    if rows < config.training.batch_size:
+        raise ValueError(f"config.data: the {split} split has {rows} sequences of "
+                         f"{length} tokens, fewer than one batch of "
+                         f"{config.training.batch_size}")
+    stream = np.asarray(stream[:rows * length + 1], np.int32)
+    token_ids = stream[:-1].reshape(rows, length)
+    labels = stream[1:].reshape(rows, length)
+    ds = tf.data.Dataset.from_tensor_slices({
+        "token_ids": token_ids, "labels": labels,
+        "padding_mask": np.ones_like(token_ids, bool),
+        "loss_mask": np.ones_like(token_ids, np.float32)})
+    if repeat:
+        ds = ds.shuffle(rows, seed=config.data.get("shuffle_seed", 0)).repeat()
+    return ds.batch(config.training.batch_size, drop_remainder=True)
+
+
+# ----------------------------------------------------------------------------- model
+MODEL_FILE = "model.json"
+
+
+def build_model(config, vocabulary_size):
+    """A new model from config.model: `kind` ("decoder_lm" | "seq2seq"), `preset`, overrides."""
+    from tfllm.models import DECODER_PRESETS, DecoderLM, Seq2SeqTransformer
+
+    fields = dict(config.model)
+    kind = fields.pop("kind", "decoder_lm")
+    preset = fields.pop("preset", None)
+    fields["vocabulary_size"] = vocabulary_size
+    if kind == "decoder_lm":
+        if preset and preset not in DECODER_PRESETS:
+            raise ValueError(f"config.model.preset={preset!r}: expected one of "
+                             f"{sorted(DECODER_PRESETS)}")
+        base = dict(DECODER_PRESETS[preset]) if preset else {}
+        return DecoderLM(**{**base, **fields})
+    if kind == "seq2seq":
+        return Seq2SeqTransformer(**fields)
+    raise ValueError(f"config.model.kind={kind!r}: expected 'decoder_lm' or 'seq2seq'")
+
+
+def save_model_config(workdir, model):
+    write_json(os.path.join(workdir, MODEL_FILE),
+               {"class": type(model).__name__, "config": model.get_config()})
+
+
+def load_model(workdir):
+    """Rebuilds the model from `<workdir>/model.json` and restores the newest checkpoint."""
+    import keras
+
+    import tfllm.models  # noqa: F401  (registers the classes)
+    from tfllm.training import restore_model
+
+    spec = read_json(os.path.join(workdir, MODEL_FILE))
+    model = keras.saving.deserialize_keras_object(
+        {"class_name": spec["class"], "config": spec["config"], "module": None,
+         "registered_name": f"tfllm>{spec['class']}"})
+    restore_model(os.path.join(workdir, "checkpoints"), model)
+    return model
+
+
+# --------------------------------------------------------------------------- training
+def sample_fn(config, tokenizer):
+    """`(model, seed) -> texts`: config.training.num_samples continuations of the prompt."""
+    from tfllm.generation import generate
+
+    training = config.training
+    prompt = [tokenizer.bos_id] + tokenizer.encode(training.get("sample_prompt", ""))
+    banned = list(tokenizer.control_token_ids.values())
+
+    def sample(model, seed):
+        ids = generate(model, [prompt] * training.num_samples, training.sample_length,
+                       sampler="top_k", k=training.get("sample_top_k", 40),
+                       temperature=training.get("sample_temperature", 1.0), seed=seed,
+                       stop_token_ids=[tokenizer.eos_id], banned_token_ids=banned,
+                       pad_token_id=tokenizer.pad_id)
+        return [tokenizer.decode(row) for row in ids]
+
+    return sample
+
+
+def scorer_for(config):
+    """`texts -> document scores` of the scorer named by config.training.sample_scorer."""
+    name = config.training.get("sample_scorer", "")
+    if not name:
+        return None
+    from tfllm.feedback import get_scorer
+
+    scorer = get_scorer(name)
+    return lambda texts: [scored.document_score for scored in scorer.score(texts)]
+
+
+def flat_config(config, prefix=""):
+    """A ConfigDict flattened to {"a.b": value} (for TensorBoard hparams)."""
+    out = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if hasattr(value, "items"):
+            out.update(flat_config(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def make_trainer(config, strategy, workdir, model, objective, train_data, eval_data=None,
+                 sample=None, scorer=None):
+    """A Trainer configured by config.optimizer, config.schedule and config.training."""
+    from tfllm.training import EarlyStopping, Trainer, WarmupDecay, make_optimizer
+
+    t, o, s = config.training, config.optimizer, config.schedule
+    schedule = WarmupDecay(s.peak_learning_rate, s.warmup_steps,
+                           s.get("decay_steps", 0) or t.steps, s.decay,
+                           s.get("final_fraction", 0.0))
+
+    def optimizer():
+        return make_optimizer(schedule, o.weight_decay, o.beta_1, o.beta_2, o.epsilon,
+                              loss_scaling=t.precision == "mixed_float16")
+
+    stopping = EarlyStopping(t.early_stopping_metric, t.early_stopping_mode,
+                             t.early_stopping_patience) if t.get("early_stopping_metric") \
+        else None
+    profile = (t.profile_first, t.profile_last) if t.get("profile_first") else None
+    return Trainer(
+        model, objective, train_data, optimizer, total_steps=t.steps, workdir=workdir,
+        strategy=strategy, eval_data=eval_data, eval_every=t.eval_every,
+        eval_steps=t.eval_steps, accumulation_steps=t.accumulation_steps,
+        clip_norm=t.clip_norm, jit_compile=t.jit_compile, nan_policy=t.nan_policy,
+        log_every=t.log_every, checkpoint_every_steps=t.checkpoint_every_steps,
+        checkpoint_every_minutes=t.checkpoint_every_minutes,
+        keep_checkpoints=t.keep_checkpoints, early_stopping=stopping, sample_fn=sample, scorer=scorer,
+        sample_every=t.sample_every, histogram_every=t.histogram_every,
+        profile_steps=profile, hparams=flat_config(config), progress=t.progress,
+        seed=t.seed)
+
+
+def report(result, trainer, config, tokenizer, workdir):
+    """Prints the run's outcome, a few samples and the TensorBoard command (chief only)."""
+    if not trainer.chief:
+        return
+    metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.items())
+                        if isinstance(v, float))
+    print(f"step {result['step']} ({result['stopped']}): {metrics}")
+    for i, text in enumerate(sample_fn(config, tokenizer)(trainer.model, config.training.seed)):
+        print(f"--- sample {i}\n{text}")
+    print(f"tensorboard --logdir {workdir}")

@@ -1,0 +1,48 @@
+"""tfllm-pretrain: train a language model from scratch on a corpus.
+
+    tfllm-pretrain --config=configs/lm_small.py --workdir=runs/lm_small [--strategy=mirrored]
+        [--config.training.steps=100 ...]
+
+Rerunning the same command with the same --workdir resumes from the newest checkpoint.
+"""
+
+import os
+
+from absl import flags
+
+from tfllm.bin import common
+
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    config = FLAGS.config
+    common.setup(config)
+    strategy = common.make_strategy(config)
+    os.makedirs(FLAGS.workdir, exist_ok=True)
+    common.write_json(os.path.join(FLAGS.workdir, "config.json"), config.to_dict())
+    tokenizer = common.tokenizer_for(config, FLAGS.workdir)
+    train_data = common.lm_dataset(config, tokenizer, "train", repeat=True)
+    eval_data = common.lm_dataset(config, tokenizer, "validation", repeat=False)
+
+    from tfllm.objectives import get_objective
+
+    objective = get_objective(config.objective.name, **dict(config.objective.options))
+    trainer = common.make_trainer(
+        config, strategy, FLAGS.workdir,
+        lambda: common.build_model(config, tokenizer.vocabulary_size), objective,
+        train_data, eval_data, sample=common.sample_fn(config, tokenizer),
+        scorer=common.scorer_for(config))
+    common.save_model_config(FLAGS.workdir, trainer.model)
+    result = trainer.train()
+    trainer.close()
+    common.report(result, trainer, config, tokenizer, FLAGS.workdir)
+
+
+def run():
+    common.define_flags()
+    common.run(main)
+
+
+if __name__ == "__main__":
+    run()
