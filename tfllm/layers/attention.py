@@ -75,43 +75,53 @@ class MultiHeadAttention(keras.layers.Layer):
         shape = ops.shape(x)
         return ops.reshape(x, (shape[0], shape[1], parts, self.num_heads, self.head_dim))
 
+    def _heads_first(self, x):
+        """(batch, length, heads, head_dim) -> (batch, heads, length, head_dim)."""
+        return ops.transpose(x, (0, 2, 1, 3))
+
     def context_cache(self, context):
-        """Keys and values of `context`, (batch, 2, context_length, heads, head_dim)."""
+        """(keys, values) of `context`, each (batch, heads, context_length, head_dim)."""
         key_value = self._split_heads(self.key_value_dense(context), 2)
-        return ops.transpose(key_value, (0, 2, 1, 3, 4))
+        return self._heads_first(key_value[:, :, 0]), self._heads_first(key_value[:, :, 1])
 
     def call(self, inputs, context=None, attention_mask=None, cache=None, cache_index=None,
              training=None):
-        """Attends; self-attention given a cache returns (outputs, updated cache)."""
+        """Attends; self-attention given a cache returns (outputs, updated cache).
+
+        A self-attention cache is a (keys, values) pair, each (batch, heads,
+        max_length, head_dim) (heads first, so a decoding step writes and reads
+        it without transposes); the new keys/values are written at `cache_index`.
+        """
         start = 0 if cache_index is None else cache_index
         if self.cross_attention:
             query = self._split_heads(self.query_dense(inputs), 1)[:, :, 0]
-            key_value = cache if cache is not None else self.context_cache(context)
-            key, value = key_value[:, 0], key_value[:, 1]
+            key, value = cache if cache is not None else self.context_cache(context)
         else:
             qkv = self._split_heads(self.qkv_dense(inputs), 3)
             query, key, value = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
             if self.rotary is not None:
                 query = self.rotary(query, start_index=start)
                 key = self.rotary(key, start_index=start)
+            key, value = self._heads_first(key), self._heads_first(value)
             if cache is not None:
-                index = (0, start, 0, 0)
-                key = ops.slice_update(cache[:, 0], index, key)
-                value = ops.slice_update(cache[:, 1], index, value)
-                cache = ops.stack([key, value], axis=1)
-        outputs = self._attend(query, key, value, attention_mask, training)
+                index = (0, 0, start, 0)
+                key = ops.slice_update(cache[0], index, key)
+                value = ops.slice_update(cache[1], index, value)
+                cache = (key, value)
+        outputs = self._attend(self._heads_first(query), key, value, attention_mask, training)
         return outputs if cache is None or self.cross_attention else (outputs, cache)
 
     def _attend(self, query, key, value, attention_mask, training):
+        """Heads-first query (b, h, q, d) over keys/values (b, h, k, d)."""
         scale = ops.cast(1.0 / self.head_dim ** 0.5, query.dtype)
-        scores = ops.einsum("bqhd,bkhd->bhqk", query * scale, key)
+        scores = ops.einsum("bhqd,bhkd->bhqk", query * scale, key)
         scores = ops.cast(scores, "float32")
         if attention_mask is not None:
             mask = ops.cast(attention_mask, "bool")[:, None]
             scores = ops.where(mask, scores, ops.cast(-1e9, "float32"))
         probs = ops.cast(ops.softmax(scores, axis=-1), query.dtype)
         probs = self.probs_dropout(probs, training=training)
-        outputs = ops.einsum("bhqk,bkhd->bqhd", probs, value)
+        outputs = ops.einsum("bhqk,bhkd->bqhd", probs, value)
         shape = ops.shape(outputs)
         outputs = ops.reshape(outputs, (shape[0], shape[1], self.num_heads * self.head_dim))
         return self.output_dense(outputs)

@@ -105,15 +105,15 @@ class TransformerStack(keras.layers.Layer):
         return self.final_norm(x)
 
     def init_cache(self, batch_size, max_length=None, dtype=None):
-        """Zero KV cache (batch, num_layers, 2, max_length, num_heads, head_dim)."""
-        length = max_length or self.max_sequence_length
-        return ops.zeros((batch_size, self.num_layers, 2, length, self.num_heads,
-                          self.head_dim), dtype or self.compute_dtype)
+        """Zero KV cache: per block a (keys, values) pair of (batch, heads, max_length, head_dim)."""
+        shape = (batch_size, self.num_heads, max_length or self.max_sequence_length,
+                 self.head_dim)
+        dtype = dtype or self.compute_dtype
+        return [(ops.zeros(shape, dtype), ops.zeros(shape, dtype)) for _ in self.blocks]
 
     def context_cache(self, context):
-        """Cross-attention keys/values of every block for `context`."""
-        return ops.stack([block.cross_attention_layer.context_cache(context)
-                          for block in self.blocks], axis=1)
+        """Cross-attention (keys, values) of every block for `context`."""
+        return [block.cross_attention_layer.context_cache(context) for block in self.blocks]
 
     def call_with_cache(self, x, cache, cache_index, padding_mask=None,
                         context_cache=None, context_padding_mask=None):
@@ -131,21 +131,21 @@ class TransformerStack(keras.layers.Layer):
             (hidden (batch, new_length, hidden_dim), updated cache).
         """
         length = ops.shape(x)[1]
-        mask = attention_mask(length, ops.shape(cache)[3], padding_mask, causal=True,
+        mask = attention_mask(length, ops.shape(cache[0][0])[2], padding_mask, causal=True,
                               query_offset=cache_index)
         context_mask = None
         if self.cross_attention and context_padding_mask is not None:
-            context_mask = attention_mask(length, ops.shape(context_cache)[3],
+            context_mask = attention_mask(length, ops.shape(context_cache[0][0])[2],
                                           context_padding_mask)
         x = self._add_positions(x, cache_index)
         layer_caches = []
         for i, block in enumerate(self.blocks):
             x, layer_cache = block(
-                x, attention_mask=mask, context_mask=context_mask, cache=cache[:, i],
-                context_cache=None if context_cache is None else context_cache[:, i],
+                x, attention_mask=mask, context_mask=context_mask, cache=cache[i],
+                context_cache=None if context_cache is None else context_cache[i],
                 cache_index=cache_index)
             layer_caches.append(layer_cache)
-        return self.final_norm(x), ops.stack(layer_caches, axis=1)
+        return self.final_norm(x), layer_caches
 
     def get_config(self):
         config = super().get_config()

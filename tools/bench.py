@@ -1,0 +1,228 @@
+"""Measures tfllm throughput on the shared peer workload; prints one JSON line.
+
+    python tools/bench.py --task=train --json       # compiled fwd+bwd+AdamW step
+    python tools/bench.py --task=generate --json    # greedy KV-cache generation, batch 8
+    python tools/bench.py --task=generate --batch 1 --json
+    python tools/bench.py --task=data --json        # tfllm.data pipeline throughput
+
+Defaults come from tools/bench_config.json (a copy of the peer benchmark's
+workload: GPT vocab 8192, 4 layers, d 256, 4 heads, MLP 1024 gelu_tanh, seq 256,
+tied embeddings); every field has a flag. train reports tokens/s from the median
+of the timed steps after warm-up; generate reports new tokens/s from the median
+of the timed calls (prefill included) after warm-up calls (compile included).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+CONFIG_PATH = os.path.join(TOOLS, "bench_config.json")
+sys.path.insert(0, os.path.dirname(TOOLS))  # the checkout's tfllm, also when not installed
+
+
+def load_config(path=CONFIG_PATH):
+    with open(path) as f:
+        return json.load(f)
+
+
+def parse_args(argv=None):
+    cfg = load_config()
+    m, t, g, th = cfg["model"], cfg["train"], cfg["gen"], cfg["threads"]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--task", choices=("train", "generate", "data"), required=True)
+    ap.add_argument("--json", action="store_true", help="print only the JSON line on stdout")
+    ap.add_argument("--vocab", type=int, default=m["vocab_size"])
+    ap.add_argument("--layers", type=int, default=m["n_layer"])
+    ap.add_argument("--hidden", type=int, default=m["d_model"])
+    ap.add_argument("--heads", type=int, default=m["n_head"])
+    ap.add_argument("--intermediate", type=int, default=m["d_mlp"])
+    ap.add_argument("--max-length", type=int, default=m["max_len"])
+    ap.add_argument("--activation", default=m["activation"])
+    ap.add_argument("--untied", action="store_true", default=not m["tied_embeddings"])
+    ap.add_argument("--batch", type=int, default=None,
+                    help=f"batch size (train {t['batch']}, generate {g['batch']})")
+    ap.add_argument("--seq", type=int, default=t["seq"])
+    ap.add_argument("--warmup", type=int, default=None,
+                    help=f"untimed steps/calls (train {t['warmup_steps']}, "
+                         f"generate {g['warmup_runs']})")
+    ap.add_argument("--steps", type=int, default=None,
+                    help=f"timed steps/calls (train {t['timed_steps']}, "
+                         f"generate {g['timed_runs']})")
+    ap.add_argument("--data-batches", type=int, default=t["n_data_batches"])
+    ap.add_argument("--lr", type=float, default=t["lr"])
+    ap.add_argument("--beta1", type=float, default=t["beta1"])
+    ap.add_argument("--beta2", type=float, default=t["beta2"])
+    ap.add_argument("--eps", type=float, default=t["eps"])
+    ap.add_argument("--weight-decay", type=float, default=t["weight_decay"])
+    ap.add_argument("--prompt-len", type=int, default=g["prompt_len"])
+    ap.add_argument("--new-tokens", type=int, default=g["new_tokens"])
+    ap.add_argument("--intra-threads", type=int,
+                    default=int(os.environ.get("BENCH_INTRA_THREADS", th["intra_op"])))
+    ap.add_argument("--inter-threads", type=int,
+                    default=int(os.environ.get("BENCH_INTER_THREADS", th["inter_op"])))
+    ap.add_argument("--seed", type=int, default=cfg["seed"])
+    args = ap.parse_args(argv)
+    defaults = {"train": (t["batch"], t["warmup_steps"], t["timed_steps"]),
+                "generate": (g["batch"], g["warmup_runs"], g["timed_runs"]),
+                "data": (t["batch"], 1, t["timed_steps"])}[args.task]
+    for name, default in zip(("batch", "warmup", "steps"), defaults):
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    return args
+
+
+def set_threads(intra, inter):
+    """Thread env for BLAS/OpenMP and TF pools; call before TensorFlow runs an op."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(intra))
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(intra)
+    tf.config.threading.set_inter_op_parallelism_threads(inter)
+
+
+def stats(xs):
+    return {"min": min(xs), "median": statistics.median(xs), "max": max(xs), "n": len(xs)}
+
+
+def build_model(args):
+    from tfllm.models import DecoderLM
+
+    return DecoderLM(vocabulary_size=args.vocab, num_layers=args.layers, num_heads=args.heads,
+                     hidden_dim=args.hidden, intermediate_dim=args.intermediate,
+                     max_sequence_length=args.max_length, activation=args.activation,
+                     tie_embeddings=not args.untied)
+
+
+def flops_per_token(args, model):
+    """6N + 12*L*d*T (N without position embeddings), as the peer benchmark counts."""
+    n = model.count_params() - args.max_length * args.hidden
+    return 6 * n + 12 * args.layers * args.hidden * args.seq
+
+
+def make_train_step(model, args):
+    """tf.function(jit_compile=True): forward, loss, gradients and a keras AdamW update."""
+    import keras
+    import tensorflow as tf
+
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=args.lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.eps,
+        weight_decay=args.weight_decay)
+    variables = model.trainable_variables
+    optimizer.build(variables)
+
+    @tf.function(jit_compile=True)
+    def step(token_ids, labels):
+        with tf.GradientTape() as tape:
+            logits = model(token_ids, training=True)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+        grads = tape.gradient(loss, variables)
+        optimizer.apply(grads, variables)
+        return loss
+
+    return step
+
+
+def timed(fn, warmup, steps):
+    """(warm-up times, timed times, last result) of calling fn()."""
+    warm, times, result = [], [], None
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        result = fn(i)
+        (warm if i < warmup else times).append(time.perf_counter() - t0)
+    return warm, times, result
+
+
+def measure_train(args):
+    """Step times of the raw compiled training step; returns (times, extra record)."""
+    import numpy as np
+    import tensorflow as tf
+
+    model = build_model(args)
+    step = make_train_step(model, args)
+    rng = np.random.default_rng(args.seed)
+    data = rng.integers(0, args.vocab, size=(args.data_batches, args.batch, args.seq + 1))
+    batches = [(tf.constant(d[:, :-1], tf.int32), tf.constant(d[:, 1:], tf.int32))
+               for d in data]
+    losses = []
+
+    def run(i):
+        losses.append(float(step(*batches[i % len(batches)])))
+
+    warm, times, _ = timed(run, args.warmup, args.steps)
+    tokens = args.batch * args.seq
+    fpt = flops_per_token(args, model)
+    st = stats(times)
+    return times, {
+        "measure": "train", "batch": args.batch, "seq": args.seq, "tokens_per_step": tokens,
+        "step_s": st, "tokens_per_s": tokens / st["median"],
+        "tokens_per_s_best": tokens / st["min"], "flops_per_token": fpt,
+        "model_flops_per_s": tokens / st["median"] * fpt,
+        "first_step_s": warm[0] if warm else None, "loss_first": losses[0],
+        "loss_last": losses[-1], "params": model.count_params(),
+        "step": "tf.function(jit_compile=True): DecoderLM forward + sparse CE + "
+                "GradientTape + keras.optimizers.AdamW.apply"}
+
+
+def measure_generate(args):
+    """Call times of greedy generate; returns (times, extra record)."""
+    import numpy as np
+
+    from tfllm.generation import generate
+
+    model = build_model(args)
+    rng = np.random.default_rng(args.seed + 1)
+    prompts = rng.integers(0, args.vocab, size=(max(args.batch, 8), args.prompt_len))
+    prompts = prompts[:args.batch].astype(np.int32)
+    warm, times, out = timed(lambda i: generate(model, prompts, args.new_tokens),
+                             args.warmup, args.steps)
+    new = args.batch * args.new_tokens
+    st = stats(times)
+    return times, {
+        "measure": "gen", "batch": args.batch, "prompt_len": args.prompt_len,
+        "new_tokens": args.new_tokens, "run_s": st, "tokens_per_s": new / st["median"],
+        "new_tokens_per_s": new / st["median"], "new_tokens_per_s_best": new / st["min"],
+        "first_run_s": warm[0] if warm else None, "params": model.count_params(),
+        "first_tokens": out[0, args.prompt_len:args.prompt_len + 8].tolist(),
+        "sampler": "greedy, tfllm.generation.generate (XLA prefill + while_loop, KV cache)"}
+
+
+def measure_data(args):
+    """Throughput of the tfllm.data pipeline (tfllm.data.benchmark.measure_throughput)."""
+    try:
+        from tfllm.data.benchmark import measure_throughput
+    except ImportError as error:
+        raise SystemExit(f"bench.py --task=data: tfllm.data.benchmark.measure_throughput is "
+                         f"not available ({error})") from None
+    result = dict(measure_throughput(batch_size=args.batch, sequence_length=args.seq,
+                                     num_batches=args.steps, warmup_batches=args.warmup))
+    result["measure"] = "data"
+    return None, result
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    set_threads(args.intra_threads, args.inter_threads)
+    import tensorflow as tf
+
+    import tfllm
+
+    measure = {"train": measure_train, "generate": measure_generate, "data": measure_data}
+    _, record = measure[args.task](args)
+    record = {"peer": "tfllm", "task": args.task, **record,
+              "intra_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+              "inter_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+              "versions": {"tfllm": tfllm.__version__, "tensorflow": tf.__version__}}
+    if not args.json:
+        print(f"{args.task}: {record.get('tokens_per_s', float('nan')):.1f} tokens/s",
+              file=sys.stderr)
+    print(json.dumps(record), flush=True)
+    return record
+
+
+if __name__ == "__main__":
+    main()
