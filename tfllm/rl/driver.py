@@ -27,16 +27,10 @@ class CachedSamplingDriver(driver.Driver):
             num_episodes and max_length >= env.max_new_tokens + 1.
         num_episodes: episodes (rows) per `run`.
         seed: base seed; every run draws fresh samples.
-
-    All prompts must have the same length (one KV-cache batch).
     """
 
     def __init__(self, env, policy, observers=(), num_episodes=1, seed=0):
         super().__init__(env, policy, list(observers))
-        lengths = {len(p) for p in env.prompts}
-        if len(lengths) != 1:
-            raise ValueError(f"CachedSamplingDriver needs equal-length prompts, got lengths "
-                             f"{sorted(lengths)}")
         self.num_episodes = int(num_episodes)
         self._seed = int(seed)
         self._runs = 0
@@ -51,10 +45,8 @@ class CachedSamplingDriver(driver.Driver):
         env = self.env
         prompts = env.sample_prompts(self.num_episodes)
         actions, log_probs, num_actions = self.policy.sample_continuations(
-            np.array(prompts, np.int32), env.max_new_tokens, env.eos_id, env.pad_id,
-            [self._seed, self._runs])
+            prompts, env.max_new_tokens, env.eos_id, env.pad_id, [self._seed, self._runs])
         self._runs += 1
-        actions, log_probs, num_actions = (x.numpy() for x in (actions, log_probs, num_actions))
         responses = [actions[b, :n].tolist() for b, n in enumerate(num_actions)]
         responses = [r[:-1] if r and r[-1] == env.eos_id else r for r in responses]
         rewards = env.rewards(prompts, responses)
@@ -77,12 +69,13 @@ def episodes_to_trajectory(prompts, actions, log_probs, num_actions, rewards, ma
     """
     batch, new = actions.shape
     steps = new + 1
-    prompt_length = len(prompts[0])
     t = np.arange(steps)[None, :]
     n = np.asarray(num_actions)[:, None]
     sequences = np.full((batch, max_length), pad_id, np.int32)
-    sequences[:, :prompt_length] = np.array(prompts, np.int32)
-    sequences[:, prompt_length:prompt_length + new] = actions
+    for b, prompt in enumerate(prompts):
+        sequences[b, :len(prompt)] = prompt
+        sequences[b, len(prompt):len(prompt) + new] = actions[b]
+    prompt_length = np.array([len(p) for p in prompts])[:, None]
     length = prompt_length + np.minimum(t, n)
     tokens = np.where(np.arange(max_length)[None, None, :] < length[..., None],
                       sequences[:, None, :], pad_id).astype(np.int32)

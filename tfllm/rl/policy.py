@@ -2,18 +2,20 @@
 
 `_distribution` runs the model on the observed prefix (one full forward per token: the
 naive path) and returns a tfp Categorical over the next token; `sample_continuations`
-draws whole continuations from the same distribution with the model's KV cache in one
-XLA-compiled loop (the fast path used by `CachedSamplingDriver`). Exploration: sampling
+draws whole continuations from the same distribution (temperature only) with
+tfllm.generation.sample_tokens: KV cache, one XLA program (the fast path used by
+`CachedSamplingDriver`). Exploration: sampling
 temperature and epsilon-greedy mixing, p = (1 - epsilon) softmax(logits / T) + epsilon / V.
 Log-probabilities of the chosen actions under that distribution go to the policy info.
 """
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 from tf_agents.policies import tf_policy
 from tf_agents.trajectories import policy_step
 
-from tfllm.generation.sampling import gumbel_argmax
+from tfllm.generation import sample_tokens
 
 
 def prefix_logits(model, observation):
@@ -66,63 +68,45 @@ class LMPolicy(tf_policy.TFPolicy):
                                                      dtype=tf.int32)
         return policy_step.PolicyStep(distribution, policy_state, ())
 
-    def sample_continuations(self, prompt_ids, max_new_tokens, eos_id, pad_id, seed):
-        """Samples continuations of equal-length prompts with the KV cache.
+    def sample_continuations(self, prompts, max_new_tokens, eos_id, pad_id, seed):
+        """Samples whole continuations with tfllm.generation.sample_tokens (KV cache, XLA).
 
         Args:
-            prompt_ids: int32 (batch, prompt_length).
+            prompts: list of token-id lists (lengths may differ).
             max_new_tokens: Python int, the most tokens per continuation.
             eos_id: stops a row (kept as its last action); None never stops.
-            pad_id: fills a row after its EOS.
+            pad_id: fills a row after its end.
             seed: (2,) int32 stateless seed.
 
         Returns:
-            (actions int32 (batch, max_new_tokens), log_probs float32 (batch,
-            max_new_tokens) under the exploration distribution, 0 past the end,
-            num_actions int32 (batch,)).
+            numpy (actions int32 (batch, max_new_tokens), log_probs float32 (batch,
+            max_new_tokens) of the actions under the sampling distribution, 0 past the
+            end, num_actions int32 (batch,)).
         """
-        prompt_ids = tf.convert_to_tensor(prompt_ids, tf.int32)
-        total = prompt_ids.shape[1] + max_new_tokens
-        if total > self.model.max_sequence_length:
-            raise ValueError(f"prompt length {prompt_ids.shape[1]} + max_new_tokens "
-                             f"{max_new_tokens} exceeds the model's max_sequence_length "
+        if self.epsilon > 0:
+            raise ValueError("LMPolicy.sample_continuations samples at a temperature only; "
+                             "epsilon-greedy exploration needs the per-token driver")
+        lengths = np.array([len(p) for p in prompts], np.int32)
+        if lengths.max() + max_new_tokens > self.model.max_sequence_length:
+            raise ValueError(f"prompt length {lengths.max()} + max_new_tokens {max_new_tokens} "
+                             f"exceeds the model's max_sequence_length "
                              f"{self.model.max_sequence_length}")
-        eos = -1 if eos_id is None else int(eos_id)
-        return self._sampler(prompt_ids, int(max_new_tokens), tf.constant(eos),
-                             tf.constant(pad_id, tf.int32), tf.convert_to_tensor(seed, tf.int32))
+        ids = np.full((len(prompts), lengths.max()), pad_id, np.int32)
+        for i, prompt in enumerate(prompts):
+            ids[i, :len(prompt)] = prompt
+        stop = () if eos_id is None else (int(eos_id),)
+        out = self._sampler(tf.constant(ids), tf.constant(lengths), int(max_new_tokens), stop,
+                            int(pad_id), tf.convert_to_tensor(seed, tf.int32))
+        return tuple(x.numpy() for x in out)
 
-    def _sample(self, prompt_ids, max_new_tokens, eos_id, pad_id, seed):
-        batch = tf.shape(prompt_ids)[0]
-        prompt_length = tf.shape(prompt_ids)[1]
-        cache = self.model.init_cache(batch, prompt_ids.shape[1] + max_new_tokens)
-        logits, _, cache = self.model.call_with_cache(prompt_ids, cache, 0)
-        actions = tf.fill([batch, max_new_tokens], pad_id)
-        log_probs = tf.zeros([batch, max_new_tokens], tf.float32)
-        done = tf.zeros([batch], tf.bool)
-        columns = tf.range(max_new_tokens)[None, :]
-
-        def body(i, logits, cache, actions, log_probs, done):
-            log_p = self.log_probs(logits[:, -1])
-            token = gumbel_argmax(log_p, tf.random.experimental.stateless_fold_in(seed, i))
-            token_log_p = tf.gather(log_p, token[:, None], batch_dims=1)[:, 0]
-            token = tf.where(done, pad_id, token)
-            here = tf.equal(columns, i) & ~done[:, None]
-            actions = tf.where(here, token[:, None], actions)
-            log_probs = tf.where(here, token_log_p[:, None], log_probs)
-            done = done | tf.equal(token, eos_id)
-            logits, _, cache = self.model.call_with_cache(token[:, None], cache,
-                                                          prompt_length + i)
-            return i + 1, logits, cache, actions, log_probs, done
-
-        def cond(i, logits, cache, actions, log_probs, done):
-            return (i < max_new_tokens) & ~tf.reduce_all(done)
-
-        _, _, _, actions, log_probs, done = tf.while_loop(
-            cond, body, (tf.constant(0), logits[:, -1:], cache, actions, log_probs, done),
-            shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, 1, None]),
-                              cache.shape, actions.shape, log_probs.shape, done.shape))
-        is_eos = tf.equal(actions, eos_id)
-        first_eos = tf.argmax(tf.cast(is_eos, tf.int32), axis=1, output_type=tf.int32)
-        num_actions = tf.where(tf.reduce_any(is_eos, axis=1), first_eos + 1, max_new_tokens)
+    def _sample(self, ids, lengths, max_new_tokens, stop_token_ids, pad_id, seed):
+        out = sample_tokens(self.model, ids, lengths, max_new_tokens,
+                            temperature=self.temperature, seed=seed,
+                            stop_token_ids=stop_token_ids, pad_token_id=pad_id)
+        positions = lengths[:, None] + tf.range(max_new_tokens)[None, :]
+        actions = tf.gather(out["token_ids"], positions, batch_dims=1)
+        log_probs = tf.gather(out["log_probs"], positions, batch_dims=1)
+        num_actions = out["lengths"] - lengths
+        actions = tf.where(tf.range(max_new_tokens)[None, :] < num_actions[:, None], actions,
+                           pad_id)
         return actions, log_probs, num_actions
-

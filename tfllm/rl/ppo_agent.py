@@ -6,6 +6,14 @@ from tf_agents.utils import value_ops
 from tfllm.rl.agent import LMAgent, masked_mean, whiten
 
 
+def gae(values, rewards, discounts, td_lambda):
+    """(advantages, returns) (batch, time) by GAE with no bootstrap after the last step."""
+    advantages = value_ops.generalized_advantage_estimation(
+        values, tf.zeros_like(values[:, 0]), discounts, rewards, td_lambda=td_lambda,
+        time_major=False)
+    return advantages, advantages + values
+
+
 class PPOAgent(LMAgent):
     """PPO on token episodes with a KL penalty to a frozen reference (Ziegler et al. 2019).
 
@@ -43,11 +51,8 @@ class PPOAgent(LMAgent):
 
     def _update(self, experience, prepared):
         mask = prepared["mask"]
-        old_values = prepared["values"]
-        advantages = value_ops.generalized_advantage_estimation(
-            old_values, tf.zeros_like(old_values[:, 0]), prepared["discounts"],
-            prepared["rewards"], td_lambda=self.td_lambda, time_major=False)
-        returns = advantages + old_values
+        advantages, returns = gae(prepared["values"], prepared["rewards"],
+                                  prepared["discounts"], self.td_lambda)
         if self.normalize_advantages:
             advantages = whiten(advantages, mask)
         advantages = tf.stop_gradient(advantages)
