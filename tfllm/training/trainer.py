@@ -253,10 +253,10 @@ class Trainer:
 
     def _agree(self, flag):
         """`flag` or'ed over workers (time-based decisions must match on every worker)."""
-        if not self.multi_worker:
+        if not self.multi_worker or not self.checkpointer.every_minutes:
             return flag
         value = self.strategy.run(lambda: tf.constant(float(flag)))
-        return bool(self.strategy.reduce(tf.distribute.ReduceOp.MAX, value, axis=None) > 0)
+        return bool(self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) > 0)
 
     def _log_samples(self, step):
         seed = int(self.rng.uniform_full_int([], tf.int32).numpy())
