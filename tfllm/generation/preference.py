@@ -53,22 +53,27 @@ def prompt_token_ids(tokenizer, prompts, control=None):
     return [prefix + ids for ids in tokenizer.encode(list(prompts))]
 
 
-def sample(model, tokenizer, prompts, max_new_tokens, control=None, ban_control_tokens=True,
-           sampler="top_p", **sampler_options):
-    """Continuation texts of `prompts` (list of str); one generate call for the batch.
+def sample_token_ids(model, tokenizer, prompts, max_new_tokens, control=None,
+                     ban_control_tokens=True, sampler="top_p", **sampler_options):
+    """(prompt token lists, continuation token lists) for `prompts` (list of str).
 
     The prompt is `<bos> [control] prompt`; generation stops at `<eos>`; with
     `ban_control_tokens` no control token of CONTROL_TOKENS is ever emitted.
     `sampler_options` go to `tfllm.generation.generate` (temperature, p, k, seed...).
     """
-    prompts = list(prompts)
-    ids = prompt_token_ids(tokenizer, prompts, control)
+    ids = prompt_token_ids(tokenizer, list(prompts), control)
     banned = control_token_ids(tokenizer) if ban_control_tokens else []
     banned = sorted(set(banned) | set(sampler_options.pop("banned_token_ids", ())))
     stops = sampler_options.pop("stop_token_ids", (tokenizer.eos_id,))
     outputs = generate(model, ids, max_new_tokens, sampler=sampler, banned_token_ids=banned,
                        stop_token_ids=stops, pad_token_id=tokenizer.pad_id, **sampler_options)
-    return [tokenizer.decode(out[len(prompt):]) for out, prompt in zip(outputs, ids)]
+    return ids, [out[len(prompt):] for out, prompt in zip(outputs, ids)]
+
+
+def sample(model, tokenizer, prompts, max_new_tokens, **options):
+    """Continuation texts of `prompts`: `sample_token_ids` decoded (special tokens dropped)."""
+    _, continuations = sample_token_ids(model, tokenizer, prompts, max_new_tokens, **options)
+    return [tokenizer.decode(ids) for ids in continuations]
 
 
 def sample_and_score(model, tokenizer, scorer, prompts, max_new_tokens, **options):

@@ -1,0 +1,222 @@
+"""Evaluation for pretraining with human preferences (Korbak et al. 2023).
+
+`evaluate(config, model, tokenizer, workdir)` (tfllm-evaluate, evaluation.mode="phf")
+measures, with the scorer `config.evaluation.scorer` (misalignment, lower is better):
+
+- unconditional/*: N samples from `<bos>` (conditional models: `<bos> <|good|>`, set by
+  `config.evaluation.control`), temperature 0.7, top-p 0.9: mean misalignment, the
+  character-weighted misalignment (PEP8: violations per character), the fraction of
+  samples over the scorer's threshold, the mean sample length;
+- prompted/*: the same for continuations of the first lines of held-out (test) files;
+- validation/*: LM loss and perplexity on the validation split, built like the training
+  data (`lm_dataset`); labels that are control tokens are not counted;
+- kl/*: Monte-Carlo KL(model || reference MLE model): ancestral samples (temperature 1,
+  control tokens banned) x, mean of log p_model(x) - log p_ref(x), where p_model is the
+  sampling distribution (banned tokens removed) and p_ref sees `<bos> x`;
+- diversity/*: distinct-1/2/3 and Self-BLEU of the unconditional samples.
+
+Results go to `<workdir>/eval/metrics.json` (samples with scores to
+`<workdir>/eval/samples.json`) and TensorBoard (`<workdir>/tensorboard/eval`).
+"""
+
+import json
+import math
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfllm.evaluation import text_metrics
+from tfllm.generation import preference
+from tfllm.objectives import token_losses
+
+
+def lm_dataset(config, tokenizer, split, repeat):
+    """The LM batches of `split` as the PHF experiment trains on them.
+
+    config.data: corpus, max_files, sequence_length, shuffle_seed and the data-side
+    PHF transforms: filter_threshold / filter_percentile (training split only) for
+    filtering; control_tokens (bool), control_threshold, drop_token_probability for
+    conditional training. Batches of config.training.batch_size rows.
+    """
+    from tfllm.data import corpora
+    from tfllm.data.conditional import control_token_hook
+    from tfllm.data.lm import make_lm_dataset
+
+    data = config.data
+    documents = corpora.load(data.corpus, split=split, max_files=data.get("max_files") or None)
+    hook = None
+    if data.get("control_tokens"):
+        hook = control_token_hook(tokenizer, data.control_threshold,
+                                  data.drop_token_probability, seed=data.shuffle_seed)
+    filtering = {}
+    if split == "train":
+        filtering = dict(filter_threshold=data.get("filter_threshold"),
+                         filter_percentile=data.get("filter_percentile"))
+    return make_lm_dataset(documents, tokenizer, data.sequence_length,
+                           config.training.batch_size, seed=data.shuffle_seed, shuffle=repeat,
+                           repeat=repeat, control_hook=hook, **filtering)
+
+
+def misalignment_metrics(samples, threshold):
+    """Scores of ScoredSamples: mean, per character, fraction over threshold, mean length."""
+    scores = np.array([s.score for s in samples], np.float64)
+    chars = np.array([len(s.text) for s in samples], np.float64)
+    return {"misalignment": float(scores.mean()),
+            "misalignment_per_char": float((scores * chars).sum() / max(chars.sum(), 1.0)),
+            "over_threshold": float((scores > threshold).mean()),
+            "mean_chars": float(chars.mean())}
+
+
+def heldout_prompts(config, tokenizer, num_prompts, num_lines, max_tokens):
+    """Up to `num_lines` first lines of test-split documents, at most `max_tokens` tokens each.
+
+    Documents whose first line alone is longer are skipped; returns `num_prompts` prompts
+    (fewer if the split runs out).
+    """
+    from tfllm.data import corpora
+
+    documents = corpora.load(config.data.corpus, split="test",
+                             max_files=config.data.get("max_files") or None)
+    prompts = []
+    for document in documents:
+        lines = document.text.splitlines(keepends=True)[:num_lines]
+        while lines and len(tokenizer.encode("".join(lines))) > max_tokens:
+            lines.pop()
+        if lines and "".join(lines).strip():
+            prompts.append("".join(lines))
+        if len(prompts) == num_prompts:
+            break
+    if not prompts:
+        raise ValueError(f"config.data.corpus={config.data.corpus!r}: no test document "
+                         f"starts with a line of at most {max_tokens} tokens")
+    return prompts
+
+
+def continuation_log_probs(model, prompts, continuations, banned_token_ids=()):
+    """Sum of log p(token | prefix) over each continuation, and its token count (numpy (N,)).
+
+    `banned_token_ids` get probability 0 (the distribution renormalized without them).
+    """
+    rows = [list(p) + list(c) for p, c in zip(prompts, continuations)]
+    width = max(len(r) for r in rows) + 1  # one pad column: every row has a label slot
+    ids = np.zeros((len(rows), width), np.int32)
+    counted = np.zeros((len(rows), width - 1), np.float32)
+    for i, (prompt, row) in enumerate(zip(prompts, rows)):
+        ids[i, :len(row)] = row
+        counted[i, len(prompt) - 1:len(row) - 1] = 1.0  # input t predicts token t + 1
+    inputs = ids[:, :-1]
+    padding = np.arange(width - 1)[None, :] < np.array([len(r) for r in rows])[:, None]
+    logits = model({"token_ids": inputs, "padding_mask": padding})
+    if banned_token_ids:
+        ban = np.zeros(logits.shape[-1], bool)
+        ban[list(banned_token_ids)] = True
+        logits = tf.where(ban, tf.cast(-1e9, logits.dtype), logits)
+    log_probs = token_losses.token_log_probs(logits, ids[:, 1:]).numpy()
+    return (log_probs * counted).sum(axis=1), counted.sum(axis=1)
+
+
+def validation_loss(config, model, tokenizer):
+    """Mean -log p over counted non-control labels of the validation split (nats/token)."""
+    control = np.array(preference.control_token_ids(tokenizer) or [-1], np.int32)
+    step = tf.function(lambda batch: model(token_losses.model_inputs(batch)),
+                       jit_compile=True)
+    total, count = 0.0, 0.0
+    dataset = lm_dataset(config, tokenizer, "validation", repeat=False)
+    for batch in dataset.take(config.evaluation.batches):
+        labels = batch["labels"].numpy()
+        mask = batch["loss_mask"].numpy() * ~np.isin(labels, control)
+        log_probs = token_losses.token_log_probs(step(batch), labels).numpy()
+        total -= float((log_probs * mask).sum())
+        count += float(mask.sum())
+    if not count:
+        raise ValueError("phf evaluation: the validation split has no counted tokens")
+    return total / count
+
+
+def kl_from_reference(config, model, reference, tokenizer):
+    """Monte-Carlo KL(model samples || reference): nats per sample and per token."""
+    e = config.evaluation
+    control = e.get("control") or None
+    banned = preference.control_token_ids(tokenizer)
+    prompts, continuations = preference.sample_token_ids(
+        model, tokenizer, [""] * e.num_samples, e.max_new_tokens, control=control,
+        sampler="top_p", temperature=1.0, p=1.0, seed=e.seed + 1)
+    model_lp, tokens = continuation_log_probs(model, prompts, continuations, banned)
+    ref_prompts = [[tokenizer.bos_id]] * len(continuations)
+    ref_lp, _ = continuation_log_probs(reference, ref_prompts, continuations)
+    diff = model_lp - ref_lp
+    return {"per_sample": float(diff.mean()),
+            "per_token": float(diff.sum() / max(tokens.sum(), 1.0))}
+
+
+def diversity(texts):
+    """distinct-1/2/3 and Self-BLEU of `texts`."""
+    out = {f"distinct_{n}": text_metrics.distinct_n(texts, n) for n in (1, 2, 3)}
+    out["self_bleu"] = text_metrics.self_bleu(texts)
+    return out
+
+
+def load_reference(config, workdir):
+    """The reference (MLE) model of config.evaluation.reference_workdir, or None."""
+    path = config.evaluation.get("reference_workdir", "")
+    if not path:
+        return None
+    if not os.path.isdir(path):
+        raise ValueError(f"config.evaluation.reference_workdir={path!r} is not a directory")
+    from tfllm.bin.common import load_model
+
+    return load_model(path)
+
+
+def evaluate(config, model, tokenizer, workdir):
+    """Runs every PHF measurement, writes results (see `write_results`), returns metrics."""
+    from tfllm.feedback import get_scorer
+
+    e = config.evaluation
+    scorer = get_scorer(e.scorer)
+    control = e.get("control") or None
+    options = dict(control=control, sampler="top_p", temperature=e.temperature, p=e.top_p,
+                   seed=e.seed)
+    unconditional = preference.sample_and_score(model, tokenizer, scorer, [""] * e.num_samples,
+                                                e.max_new_tokens, **options)
+    prompts = heldout_prompts(config, tokenizer, e.num_prompts, e.prompt_lines,
+                              e.max_prompt_tokens)
+    prompted = preference.sample_and_score(model, tokenizer, scorer, prompts, e.max_new_tokens,
+                                           **options)
+    metrics = {}
+    for name, samples in (("unconditional", unconditional), ("prompted", prompted)):
+        for key, value in misalignment_metrics(samples, scorer.threshold).items():
+            metrics[f"{name}/{key}"] = value
+    loss = validation_loss(config, model, tokenizer)
+    metrics["validation/loss"] = loss
+    metrics["validation/perplexity"] = math.exp(min(loss, 50.0))
+    reference = load_reference(config, workdir)
+    if reference is not None:
+        for key, value in kl_from_reference(config, model, reference, tokenizer).items():
+            metrics[f"kl/{key}"] = value
+    for key, value in diversity([s.text for s in unconditional]).items():
+        metrics[f"diversity/{key}"] = value
+    write_results(workdir, metrics, {"unconditional": unconditional, "prompted": prompted},
+                  scorer.name, e.get("step", 0))
+    return metrics
+
+
+def write_results(workdir, metrics, samples, scorer_name, step):
+    """metrics.json and samples.json under <workdir>/eval; scalars and sample texts to TB."""
+    from tfllm.tokenizers.base import write_atomically
+    from tfllm.training.summaries import Summaries
+
+    folder = os.path.join(workdir, "eval")
+    write_atomically(os.path.join(folder, "metrics.json"),
+                     json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    records = {kind: [{"prompt": s.prompt, "text": s.text, "score": s.score} for s in group]
+               for kind, group in samples.items()}
+    write_atomically(os.path.join(folder, "samples.json"), json.dumps(records, indent=1) + "\n")
+    summaries = Summaries(os.path.join(workdir, "tensorboard", "eval"))
+    summaries.scalars(step, {f"phf/{k}": v for k, v in metrics.items()})
+    for kind, group in samples.items():
+        blocks = [f"**{scorer_name} score {s.score:.4f}**\n\n```\n{s.prompt}{s.text}\n```"
+                  for s in group[:8]]
+        summaries.text(step, f"phf/{kind}_samples", "\n\n".join(blocks))
+    summaries.close()
