@@ -39,7 +39,7 @@ scored_docs = st.lists(
     min_size=1, max_size=6)
 
 
-@hypothesis.settings(max_examples=15, deadline=None)
+@hypothesis.settings(max_examples=6, deadline=None)
 @hypothesis.given(scored_docs)
 def test_packing_conserves_tokens_and_aligns_scores(docs):
     tok = Tokenizer.train([], None, kind="byte")
@@ -58,6 +58,15 @@ def test_packing_conserves_tokens_and_aligns_scores(docs):
     np.testing.assert_allclose(rows["scores"][counted], stream_scores[1:], rtol=1e-6)
     assert (rows["token_ids"][~real] == tok.pad_id).all()
     assert rows["token_ids"].shape[1] == T
+
+
+def test_packing_many_random_documents():
+    rng = np.random.default_rng(0)
+    tok = Tokenizer.train([], None, kind="byte")
+    docs = [([("xy z\n" * int(rng.integers(0, 5)))[:int(rng.integers(0, 20))]
+              for _ in range(int(rng.integers(1, 5)))], None) for _ in range(60)]
+    docs = [(segs, rng.random(len(segs)).astype(np.float32).tolist()) for segs, _ in docs]
+    test_packing_conserves_tokens_and_aligns_scores.hypothesis.inner_test(docs)
 
 
 def test_segment_ids_and_document_separators(tok):

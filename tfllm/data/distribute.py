@@ -20,3 +20,17 @@ def shard(dataset, num_shards=1, shard_index=0, input_context=None):
     if not 0 <= shard_index < num_shards:
         raise ValueError(f"shard_index {shard_index} not in [0, {num_shards})")
     return dataset if num_shards == 1 else dataset.shard(num_shards, shard_index)
+
+
+def order(dataset, seed=0, shuffle=True, repeat=False, num_shards=1, shard_index=0,
+          input_context=None, shuffle_buffer_size=None):
+    """Shard, then shuffle deterministically by `seed` (reshuffled each epoch), then
+    repeat: the example order every pipeline uses."""
+    dataset = shard(dataset, num_shards, shard_index, input_context)
+    if shuffle:
+        buffer = shuffle_buffer_size
+        if buffer is None:
+            cardinality = int(dataset.cardinality())
+            buffer = cardinality if cardinality > 0 else 1024
+        dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    return dataset.repeat() if repeat else dataset

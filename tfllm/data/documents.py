@@ -109,3 +109,24 @@ def text_files_dataset(paths, errors="strict", suffixes=None):
 
     return tf.data.Dataset.from_tensor_slices(files).map(read)
 
+
+
+def read_scored_documents(path, errors="strict"):
+    """Scored documents from JSONL: {"segments": [...], "segment_scores": [...]} or
+    {"text": ..., "score": ...} (one segment) per line; returns (segments, scores) pairs.
+    """
+    out = []
+    for number, record in sources.read_jsonl(path, (), errors, line_numbers=True):
+        where = f"{path}:{number}"
+        if "segments" in record:
+            if "segment_scores" not in record:
+                raise ValueError(f"{where}: missing field 'segment_scores'")
+            out.append(as_segments((record["segments"], record["segment_scores"]), where))
+        elif "text" in record and "score" in record:
+            out.append(as_segments(([record["text"]], [record["score"]]), where))
+        else:
+            raise ValueError(f"{where}: expected fields 'segments' + 'segment_scores' "
+                             f"or 'text' + 'score'")
+    if not out:
+        raise ValueError(f"{path}: no documents (empty corpus)")
+    return out

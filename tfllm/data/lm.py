@@ -153,16 +153,8 @@ def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0
         doc_dataset = documents_lib.documents_dataset(documents)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    dataset = doc_dataset.enumerate()
-    dataset = distribute.shard(dataset, num_shards, shard_index, input_context)
-    if shuffle:
-        buffer = shuffle_buffer_size
-        if buffer is None:
-            cardinality = int(dataset.cardinality())
-            buffer = cardinality if cardinality > 0 else 1024
-        dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        dataset = dataset.repeat()
+    dataset = distribute.order(doc_dataset.enumerate(), seed, shuffle, repeat, num_shards,
+                               shard_index, input_context, shuffle_buffer_size)
     dataset = tokenize_documents(dataset, tokenizer, control_hook)
     dataset = pack(dataset, sequence_length, tokenizer.pad_id, flush=not repeat)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)

@@ -86,8 +86,9 @@ def _lines(path, errors):
             yield number, line
 
 
-def read_jsonl(path, fields, errors="strict"):
-    """Yields one dict per non-blank line of a JSONL file, checking required `fields`.
+def read_jsonl(path, fields, errors="strict", line_numbers=False):
+    """Yields one dict per non-blank line of a JSONL file, checking required `fields`
+    ((line number, dict) pairs if `line_numbers`).
 
     Raises:
         ValueError: "file:line: ..." for invalid JSON, a non-object line or a
@@ -106,7 +107,7 @@ def read_jsonl(path, fields, errors="strict"):
         for field in fields:
             if field not in record:
                 raise ValueError(f"{path}:{number}: missing field {field!r}")
-        yield record
+        yield (number, record) if line_numbers else record
 
 
 def read_tsv(path, num_columns=2, min_columns=None, errors="strict"):

@@ -1,0 +1,77 @@
+"""Classification pipeline: (text, label) from TSV/JSONL -> padded batches.
+
+Batches: token_ids (int32 (B, T): <bos> + text, truncated and padded), padding_mask
+(bool (B, T)), label (int32 (B,)).
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfllm.data import distribute
+from tfllm.data import sources
+
+_AUTOTUNE = tf.data.AUTOTUNE
+
+
+def read_examples(path, text_field="text", label_field="label", errors="strict"):
+    """(text, label) pairs from a TSV (text <tab> label) or JSONL file."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension in (".tsv", ".txt"):
+        return list(sources.read_tsv(path, 2, errors=errors))
+    if extension in (".jsonl", ".json"):
+        return [(r[text_field], r[label_field])
+                for r in sources.read_jsonl(path, (text_field, label_field), errors)]
+    raise ValueError(f"{path}: unknown examples format {extension!r}; expected .tsv, .txt "
+                     f"or .jsonl")
+
+
+def label_ids(labels, label_names=None):
+    """Maps labels to ints: by `label_names` order, ints as given, else sorted names.
+
+    Returns (ids, label_names or None).
+    """
+    labels = list(labels)
+    if label_names is None and all(isinstance(x, (int, np.integer)) and not
+                                   isinstance(x, bool) for x in labels):
+        return [int(x) for x in labels], None
+    names = list(label_names) if label_names is not None else sorted(set(map(str, labels)))
+    index = {name: i for i, name in enumerate(names)}
+    ids = []
+    for i, label in enumerate(labels):
+        if str(label) not in index:
+            raise ValueError(f"example {i}: label {label!r} not in label_names {names}")
+        ids.append(index[str(label)])
+    return ids, names
+
+
+def make_classification_dataset(examples_or_path, tokenizer, sequence_length, batch_size,
+                                *, label_names=None, seed=0, shuffle=True, repeat=False,
+                                num_shards=1, shard_index=0, input_context=None,
+                                drop_remainder=False, prefetch=True):
+    """Batches of (text, label) examples (a list or a TSV/JSONL path).
+
+    Args:
+        label_names: class names in id order; default: int labels as given, else the
+            sorted distinct labels of these examples (pass `label_names` to keep the
+            mapping fixed across splits).
+    """
+    examples = (read_examples(examples_or_path) if isinstance(examples_or_path, str)
+                else list(examples_or_path))
+    if not examples:
+        raise ValueError("make_classification_dataset: no examples (empty corpus)")
+    ids, _ = label_ids([label for _, label in examples], label_names)
+    encoded = tokenizer.encode([text for text, _ in examples])
+    tokens = np.full((len(examples), sequence_length), tokenizer.pad_id, np.int32)
+    real = np.zeros((len(examples), sequence_length), bool)
+    for i, row in enumerate(encoded):
+        row = ([tokenizer.bos_id] + row)[:sequence_length]
+        tokens[i, :len(row)] = row
+        real[i, :len(row)] = True
+    dataset = tf.data.Dataset.from_tensor_slices(
+        {"token_ids": tokens, "padding_mask": real, "label": np.array(ids, np.int32)})
+    dataset = distribute.order(dataset, seed, shuffle, repeat, num_shards, shard_index,
+                               input_context)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return dataset.prefetch(_AUTOTUNE) if prefetch else dataset
