@@ -24,7 +24,7 @@ def make_env(max_new_tokens=6, prompts=([1],), seed=0):
                             pad_id=0, seed=seed)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def toy():
     """vocabulary 8, EOS 2, target 5; `tiny_lm()`, `make_env()`, `target_fraction`."""
     return types.SimpleNamespace(target_fraction=target_fraction, tiny_lm=tiny_lm,

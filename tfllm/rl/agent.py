@@ -73,7 +73,8 @@ class LMAgent(tf_agent.TFAgent):
             LMPolicy(model, time_step_spec, action_spec, name="model_policy"))
         super().__init__(time_step_spec, action_spec, policy, collect_policy,
                          train_sequence_length=None, train_step_counter=train_step_counter)
-        self._compiled_train = tf.function(self._train_batch, reduce_retracing=True)
+        self._compiled_train = tf.function(self._train_batch, autograph=False,
+                                           reduce_retracing=True)
 
     def _initialize(self):
         return tf.no_op()
