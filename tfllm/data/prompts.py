@@ -36,18 +36,20 @@ def encode_prompt_response(tokenizer, prompts, responses, sequence_length):
     """Arrays (N, T) token_ids, labels (int32), padding_mask (bool), loss_mask (float32)."""
     prompt_ids = tokenizer.encode(list(prompts))
     response_ids = tokenizer.encode(list(responses))
-    n, width = len(prompt_ids), sequence_length + 1
-    tokens = np.full((n, width), tokenizer.pad_id, np.int32)
-    in_response = np.zeros((n, width), bool)
-    real = np.zeros((n, width), bool)
+    n, length = len(prompt_ids), sequence_length
+    token_ids = np.full((n, length), tokenizer.pad_id, np.int32)
+    labels = np.full((n, length), tokenizer.pad_id, np.int32)
+    padding_mask = np.zeros((n, length), bool)
+    loss_mask = np.zeros((n, length), np.float32)
     for i, (p, r) in enumerate(zip(prompt_ids, response_ids)):
-        sequence = ([tokenizer.bos_id] + p + r + [tokenizer.eos_id])[:width]
-        tokens[i, :len(sequence)] = sequence
-        real[i, :len(sequence)] = True
-        in_response[i, 1 + len(p):len(sequence)] = True
-    return {"token_ids": tokens[:, :-1], "labels": tokens[:, 1:],
-            "padding_mask": real[:, :-1],
-            "loss_mask": (in_response[:, 1:] & real[:, 1:]).astype(np.float32)}
+        sequence = ([tokenizer.bos_id] + p + r + [tokenizer.eos_id])[:length + 1]
+        count = len(sequence) - 1
+        token_ids[i, :count] = sequence[:-1]
+        labels[i, :count] = sequence[1:]
+        padding_mask[i, :count] = True
+        loss_mask[i, len(p):count] = 1.0  # label t is sequence[t + 1]
+    return {"token_ids": token_ids, "labels": labels, "padding_mask": padding_mask,
+            "loss_mask": loss_mask}
 
 
 def _batched(arrays, batch_size, seed, shuffle, repeat, num_shards, shard_index,

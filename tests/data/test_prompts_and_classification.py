@@ -1,0 +1,74 @@
+import json
+
+import pytest
+
+from tfllm.data import classification, documents, prompts
+from tfllm.tokenizers import Tokenizer
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return Tokenizer.train([], None, kind="byte")
+
+
+def _write_jsonl(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return str(path)
+
+
+def test_chat_loss_mask_on_response_only(tok, tmp_path):
+    path = _write_jsonl(tmp_path / "chat.jsonl", [{"prompt": "hi", "response": "yo"}])
+    b = next(iter(prompts.make_chat_dataset(path, tok, 24, 1)))
+    prompt = tok.encode(prompts.CHAT_TEMPLATE.format(prompt="hi"))
+    expected = [tok.bos_id] + prompt + tok.encode("yo") + [tok.eos_id]
+    n = len(expected)
+    assert b["token_ids"].numpy()[0, :n - 1].tolist() == expected[:-1]
+    assert b["labels"].numpy()[0, :n - 1].tolist() == expected[1:]
+    mask = b["loss_mask"].numpy()[0].tolist()
+    assert mask == [0.0] * len(prompt) + [1.0] * 3 + [0.0] * (24 - len(prompt) - 3)
+    assert b["padding_mask"].numpy()[0].sum() == n - 1
+
+
+def test_preference_pairs(tok):
+    records = [{"prompt": "Q:", "chosen": "good", "rejected": "bad!!"}]
+    b = next(iter(prompts.make_preference_dataset(records, tok, 12, 1)))
+    assert b["chosen_loss_mask"].numpy().sum() == 5  # "good" + <eos>
+    assert b["rejected_loss_mask"].numpy().sum() == 6
+    assert b["chosen_labels"].numpy()[0, 2:8].tolist() == tok.encode("good") + [2, 0]
+    assert set(b) == {f"{s}_{k}" for s in ("chosen", "rejected")
+                      for k in ("token_ids", "labels", "padding_mask", "loss_mask")}
+    with pytest.raises(ValueError, match="record 0: missing field 'rejected'"):
+        prompts.make_preference_dataset([{"prompt": "a", "chosen": "b"}], tok, 8, 1)
+
+
+def test_preference_jsonl_errors(tok, tmp_path):
+    path = _write_jsonl(tmp_path / "p.jsonl", [{"prompt": "a", "chosen": "b",
+                                                 "rejected": "c"}, {"prompt": "a"}])
+    with pytest.raises(ValueError, match=r"p.jsonl:2: missing field 'chosen'"):
+        prompts.make_preference_dataset(path, tok, 8, 1)
+
+
+def test_classification_tsv_and_labels(tok, tmp_path):
+    tsv = tmp_path / "sst.tsv"
+    tsv.write_text("great movie\tpos\nawful\tneg\n")
+    ds = classification.make_classification_dataset(str(tsv), tok, 8, 2, shuffle=False)
+    b = {k: v.numpy() for k, v in next(iter(ds)).items()}
+    assert b["label"].tolist() == [1, 0]  # sorted names: neg=0, pos=1
+    assert b["token_ids"][1].tolist() == [tok.bos_id] + tok.encode("awful") + [0, 0]
+    assert b["padding_mask"][0].all()
+    assert classification.label_ids(["b", "a"], ["b", "a"]) == ([0, 1], ["b", "a"])
+    with pytest.raises(ValueError, match="example 1: label 'c' not in"):
+        classification.label_ids(["a", "c"], ["a", "b"])
+    jsonl = _write_jsonl(tmp_path / "c.jsonl", [{"text": "x", "label": 3}])
+    assert classification.read_examples(jsonl) == [("x", 3)]
+
+
+def test_scored_documents_jsonl(tmp_path):
+    path = _write_jsonl(tmp_path / "s.jsonl", [
+        {"segments": ["a\n", "b"], "segment_scores": [0.5, 0.0]},
+        {"text": "c", "score": 1.0}])
+    assert documents.read_scored_documents(path) == [(["a\n", "b"], [0.5, 0.0]),
+                                                     (["c"], [1.0])]
+    bad = _write_jsonl(tmp_path / "bad.jsonl", [{"segments": ["a"], "segment_scores": []}])
+    with pytest.raises(ValueError, match=r"bad.jsonl:1: 1 segments but 0"):
+        documents.read_scored_documents(bad)
