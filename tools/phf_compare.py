@@ -34,8 +34,8 @@ COLUMNS = (  # (metrics key, table header, format)
 
 
 def load_config(objective):
-    spec = importlib.util.spec_from_file_location("phf_pep8", os.path.join(ROOT, "configs",
-                                                                             "phf_pep8.py"))
+    path = os.path.join(ROOT, "configs", "phf_pep8.py")
+    spec = importlib.util.spec_from_file_location("phf_pep8", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.get_config(objective)
