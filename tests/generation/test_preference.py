@@ -62,7 +62,7 @@ def test_without_the_ban_the_rigged_model_emits_control_tokens(rigged_lm, tokeni
 def test_prompt_layout(tokenizer):
     good = tokenizer.control_token_ids["<|good|>"]
     assert preference.prompt_token_ids(tokenizer, ["a", ""], "<|good|>") == [
-        [tokenizer.bos_id, good, tokenizer.encode("a")[0]], [tokenizer.bos_id, good]]
+        [tokenizer.eos_id, good, tokenizer.encode("a")[0]], [tokenizer.eos_id, good]]
     with pytest.raises(ValueError, match="control token '<\\|meh\\|>' is not in"):
         preference.prompt_token_ids(tokenizer, ["a"], "<|meh|>")
 

@@ -3,7 +3,7 @@
 `evaluate(config, model, tokenizer, workdir)` (tfllm-evaluate, evaluation.mode="phf")
 measures, with the scorer `config.evaluation.scorer` (misalignment, lower is better):
 
-- unconditional/*: N samples from `<bos>` (conditional models: `<bos> <|good|>`, set by
+- unconditional/*: N samples from `<eos>` (conditional models: `<eos> <|good|>`, set by
   `config.evaluation.control`), temperature 0.7, top-p 0.9: mean misalignment, the
   character-weighted misalignment (PEP8: violations per character), the fraction of
   samples over the scorer's threshold, the mean sample length;
@@ -12,7 +12,7 @@ measures, with the scorer `config.evaluation.scorer` (misalignment, lower is bet
   data (`lm_dataset`); labels that are control tokens are not counted;
 - kl/*: Monte-Carlo KL(model || reference MLE model): ancestral samples (temperature 1,
   control tokens banned) x, mean of log p_model(x) - log p_ref(x), where p_model is the
-  sampling distribution (banned tokens removed) and p_ref sees `<bos> x`;
+  sampling distribution (banned tokens removed) and p_ref sees `<eos> x`;
 - diversity/*: distinct-1/2/3 and Self-BLEU of the unconditional samples.
 
 Results go to `<workdir>/eval/metrics.json` (samples with scores to
@@ -143,7 +143,7 @@ def kl_from_reference(config, model, reference, tokenizer):
         model, tokenizer, [""] * e.num_samples, e.max_new_tokens, control=control,
         sampler="top_p", temperature=1.0, p=1.0, seed=e.seed + 1)
     model_lp, tokens = continuation_log_probs(model, prompts, continuations, banned)
-    ref_prompts = [[tokenizer.bos_id]] * len(continuations)
+    ref_prompts = [[tokenizer.eos_id]] * len(continuations)
     ref_lp, _ = continuation_log_probs(reference, ref_prompts, continuations)
     diff = model_lp - ref_lp
     return {"per_sample": float(diff.mean()),

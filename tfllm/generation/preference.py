@@ -3,7 +3,7 @@
 Works on any scorer of tfllm.feedback (misalignment, lower is better):
 
 - `sample_and_score`: samples continuations of prompts, optionally conditioned on a
-  control token (`<|good|>` put after `<bos>`, both control tokens banned from the
+  control token (`<|good|>` put after the document separator, both control tokens banned from the
   output, as in Korbak et al. 2023), and scores each continuation.
 - `best_of_n` / `rerank`: n samples per prompt, ranked by the scorer's score.
 - `token_penalty_bias`: a per-token logit bias for scores that decompose over tokens.
@@ -36,7 +36,11 @@ def control_token_ids(tokenizer):
 
 
 def prompt_token_ids(tokenizer, prompts, control=None):
-    """Token lists `<bos> [control] encode(prompt)` for each prompt text.
+    """Token lists `<eos> [control] encode(prompt)` for each prompt text.
+
+    The LM pipeline (tfllm.data.lm) ends every document with `<eos>` and starts the
+    next one right after it (with its first control token for conditional training),
+    so a new document is prompted the same way.
 
     Args:
         tokenizer: a tfllm Tokenizer.
@@ -44,7 +48,7 @@ def prompt_token_ids(tokenizer, prompts, control=None):
         control: None, or a control token such as "<|good|>" (ValueError if the
             tokenizer lacks it).
     """
-    prefix = [tokenizer.bos_id]
+    prefix = [tokenizer.eos_id]
     if control is not None:
         if control not in tokenizer.control_token_ids:
             raise ValueError(f"control token {control!r} is not in the tokenizer's control "
@@ -57,7 +61,7 @@ def sample_token_ids(model, tokenizer, prompts, max_new_tokens, control=None,
                      ban_control_tokens=True, sampler="top_p", **sampler_options):
     """(prompt token lists, continuation token lists) for `prompts` (list of str).
 
-    The prompt is `<bos> [control] prompt`; generation stops at `<eos>`; with
+    The prompt is `<eos> [control] prompt`; generation stops at `<eos>`; with
     `ban_control_tokens` no control token of CONTROL_TOKENS is ever emitted.
     `sampler_options` go to `tfllm.generation.generate` (temperature, p, k, seed...).
     """
