@@ -44,12 +44,18 @@ class LMPolicy(tf_policy.TFPolicy):
             raise ValueError(f"LMPolicy: epsilon must be in [0, 1), got {epsilon!r}")
         super().__init__(time_step_spec, action_spec, emit_log_probability=True, clip=False,
                          name=name)
-        self.model = model
-        # tf.Module does not track Keras 3 variables: keep the tf.Variables for PolicySaver.
+        # tf.Module does not track Keras 3 variables: keep the tf.Variables for PolicySaver,
+        # and hold the model itself outside TF tracking (SavedModel would try to trace it).
         self._model_variables = [v.value for v in model.variables]
+        self._untracked = _Untracked(model)
         self.temperature = float(temperature)
         self.epsilon = float(epsilon)
         self._sampler = tf.function(self._sample, jit_compile=jit_compile, reduce_retracing=True)
+
+    @property
+    def model(self):
+        """The Keras LM."""
+        return self._untracked.value
 
     def log_probs(self, logits):
         """Log-probabilities (batch, vocab) of the exploration distribution."""
@@ -110,3 +116,10 @@ class LMPolicy(tf_policy.TFPolicy):
         actions = tf.where(tf.range(max_new_tokens)[None, :] < num_actions[:, None], actions,
                            pad_id)
         return actions, log_probs, num_actions
+
+
+class _Untracked:
+    """A plain holder: tf.Module attributes of this type are not tracked or saved."""
+
+    def __init__(self, value):
+        self.value = value
