@@ -79,7 +79,7 @@ def restore_newest(checkpoint, paths, partial=False):
                 status.expect_partial()
             else:
                 status.assert_existing_objects_matched()
-        except (tf.errors.OpError, ValueError, AssertionError) as e:
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError) as e:
             text = str(e).strip()
             logging.warning("checkpoint %s is unreadable (%s); trying the previous one",
                             path, text.splitlines()[0] if text else type(e).__name__)
