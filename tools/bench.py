@@ -127,17 +127,23 @@ def make_train_step(model, args):
     return step
 
 
-def timed(fn, warmup, steps):
-    """(warm-up times, timed times, last result) of calling fn()."""
+def timed(fn, warmup, steps, meter=None):
+    """(warm-up times, timed times, last result) of calling fn(i).
+
+    `meter` (start()/stop(), e.g. the peer benchmark's CpuMeter) brackets the
+    timed calls only.
+    """
     warm, times, result = [], [], None
     for i in range(warmup + steps):
+        if i == warmup and meter is not None:
+            meter.start()
         t0 = time.perf_counter()
         result = fn(i)
         (warm if i < warmup else times).append(time.perf_counter() - t0)
     return warm, times, result
 
 
-def measure_train(args):
+def measure_train(args, meter=None):
     """Step times of the raw compiled training step; returns (times, extra record)."""
     import numpy as np
     import tensorflow as tf
@@ -153,7 +159,7 @@ def measure_train(args):
     def run(i):
         losses.append(float(step(*batches[i % len(batches)])))
 
-    warm, times, _ = timed(run, args.warmup, args.steps)
+    warm, times, _ = timed(run, args.warmup, args.steps, meter)
     tokens = args.batch * args.seq
     fpt = flops_per_token(args, model)
     st = stats(times)
@@ -168,7 +174,7 @@ def measure_train(args):
                 "GradientTape + keras.optimizers.AdamW.apply"}
 
 
-def measure_generate(args):
+def measure_generate(args, meter=None):
     """Call times of greedy generate; returns (times, extra record)."""
     import numpy as np
 
@@ -179,7 +185,7 @@ def measure_generate(args):
     prompts = rng.integers(0, args.vocab, size=(max(args.batch, 8), args.prompt_len))
     prompts = prompts[:args.batch].astype(np.int32)
     warm, times, out = timed(lambda i: generate(model, prompts, args.new_tokens),
-                             args.warmup, args.steps)
+                             args.warmup, args.steps, meter)
     new = args.batch * args.new_tokens
     st = stats(times)
     return times, {
@@ -191,7 +197,7 @@ def measure_generate(args):
         "sampler": "greedy, tfllm.generation.generate (XLA prefill + while_loop, KV cache)"}
 
 
-def measure_data(args):
+def measure_data(args, meter=None):
     """Throughput of the tfllm.data pipeline (tfllm.data.benchmark.measure_throughput)."""
     try:
         from tfllm.data.benchmark import measure_throughput

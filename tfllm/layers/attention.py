@@ -11,7 +11,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
     Self-attention projects queries, keys and values with one fused matmul;
     cross-attention projects the query from `inputs` and keys/values from
-    `context`. A KV cache of shape (batch, 2, max_length, num_heads, head_dim)
+    `context`. A KV cache, a (keys, values) pair of (batch, num_heads, max_length, head_dim),
     makes decoding one token cost one token: self-attention writes the new keys
     and values at `cache_index`; cross-attention reads keys/values precomputed
     once by `context_cache(context)`.

@@ -105,9 +105,9 @@ class TransformerStack(keras.layers.Layer):
         return self.final_norm(x)
 
     def init_cache(self, batch_size, max_length=None, dtype=None):
-        """Zero KV cache: per block a (keys, values) pair of (batch, heads, max_length, head_dim)."""
-        shape = (batch_size, self.num_heads, max_length or self.max_sequence_length,
-                 self.head_dim)
+        """Zero KV cache: per block (keys, values), each (batch, heads, max_length, head_dim)."""
+        length = self.max_sequence_length if max_length is None else max_length
+        shape = (batch_size, self.num_heads, length, self.head_dim)
         dtype = dtype or self.compute_dtype
         return [(ops.zeros(shape, dtype), ops.zeros(shape, dtype)) for _ in self.blocks]
 

@@ -120,7 +120,8 @@ class DecoderLM(keras.Model):
 
     def init_cache(self, batch_size, max_length=None):
         """A zero KV cache for `batch_size` sequences of up to `max_length` tokens."""
-        return self.decoder.init_cache(batch_size, max_length or self.max_sequence_length)
+        length = self.max_sequence_length if max_length is None else max_length
+        return self.decoder.init_cache(batch_size, length)
 
     def call_with_cache(self, token_ids, cache, cache_index, padding_mask=None,
                         preference=None):

@@ -97,7 +97,8 @@ class Seq2SeqTransformer(keras.Model):
     def init_cache(self, encoder_outputs, max_length=None):
         """Decoder caches: {"self": zeros, "cross": encoder keys/values per block}."""
         batch = ops.shape(encoder_outputs)[0]
-        return {"self": self.decoder.init_cache(batch, max_length or self.max_sequence_length),
+        length = self.max_sequence_length if max_length is None else max_length
+        return {"self": self.decoder.init_cache(batch, length),
                 "cross": self.decoder.context_cache(encoder_outputs)}
 
     def call_with_cache(self, decoder_token_ids, cache, cache_index, encoder_padding_mask=None):

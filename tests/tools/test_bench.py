@@ -1,0 +1,50 @@
+"""tools/bench.py and tools/peer_tfllm.py on a tiny workload: the JSON line has its fields."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+TINY = ["--vocab", "64", "--layers", "1", "--hidden", "32", "--heads", "2",
+        "--intermediate", "64", "--max-length", "16", "--warmup", "1", "--steps", "2", "--json"]
+
+
+def run_bench(repo_root, *argv):
+    result = subprocess.run([sys.executable, str(repo_root / "tools" / "bench.py"), *argv],
+                            capture_output=True, text=True, timeout=300, cwd=repo_root)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    return json.loads(lines[0])
+
+
+@pytest.mark.parametrize("task,extra,fields", [
+    ("train", ["--batch", "2", "--seq", "8"],
+     ("step_s", "first_step_s", "loss_first", "flops_per_token", "params")),
+    ("generate", ["--batch", "2", "--prompt-len", "4", "--new-tokens", "6"],
+     ("run_s", "first_run_s", "new_tokens_per_s", "first_tokens")),
+])
+def test_bench_prints_one_json_line_with_fields(repo_root, task, extra, fields):
+    record = run_bench(repo_root, "--task", task, *TINY, *extra)
+    assert record["task"] == task and record["peer"] == "tfllm"
+    assert record["tokens_per_s"] > 0
+    assert record["intra_threads"] == 2 and record["inter_threads"] == 1
+    for field in fields:
+        assert field in record, field
+    timing = record["step_s" if task == "train" else "run_s"]
+    assert timing["n"] == 2 and timing["min"] <= timing["median"] <= timing["max"]
+
+
+def test_bench_defaults_are_the_shared_workload():
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[2] / "tools"))
+    import bench
+
+    args = bench.parse_args(["--task", "train"])
+    assert (args.vocab, args.layers, args.hidden, args.heads, args.intermediate,
+            args.max_length, args.batch, args.seq, args.warmup, args.steps) == (
+        8192, 4, 256, 4, 1024, 256, 8, 256, 3, 10)
+    assert args.activation == "gelu_tanh" and not args.untied
+    gen = bench.parse_args(["--task", "generate"])
+    assert (gen.batch, gen.prompt_len, gen.new_tokens, gen.warmup, gen.steps) == (8, 32, 224, 1, 5)
+    assert bench.build_model(args).count_params() == 5_322_240
