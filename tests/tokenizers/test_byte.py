@@ -63,3 +63,19 @@ def test_bad_input(tmp_path):
         Tokenizer.train([], None, kind="byte", control_tokens=("<a>", "<a>"))
     with pytest.raises(ValueError, match="missing"):
         Tokenizer.load(str(tmp_path))
+
+
+def test_training_texts_from_files_dirs_and_globs(tmp_path):
+    from tfllm.tokenizers import base
+
+    (tmp_path / "a.txt").write_text("alpha")
+    (tmp_path / "b.txt").write_text("beta")
+    assert list(base.training_texts(str(tmp_path))) == ["alpha", "beta"]
+    assert list(base.training_texts(str(tmp_path / "*.txt"))) == ["alpha", "beta"]
+    assert list(base.training_texts([tmp_path / "b.txt", "plain text"])) == [
+        "beta", "plain text"]
+    (tmp_path / "c.txt").write_bytes(b"ok \xc3")
+    with pytest.raises(ValueError, match=r"c.txt: invalid UTF-8 at byte offset 3"):
+        list(base.training_texts([tmp_path / "c.txt"]))
+    with pytest.raises(ValueError, match="neither a text nor a file path"):
+        list(base.training_texts([3]))

@@ -28,7 +28,7 @@ def test_layout(tok):
         "<pad>", "<bos>", "<eos>", "<unk>", "<sep>", "<|good|>", "<|bad|>"]
 
 
-@hypothesis.settings(max_examples=40, deadline=None,
+@hypothesis.settings(max_examples=25, deadline=None,
                      suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
 @hypothesis.given(st.one_of(st.text(), code_lines))
 def test_round_trip_and_graph_identical(tok, text):

@@ -26,7 +26,7 @@ def test_layout(tok):
 
 
 def test_guarantee_on_corpus_characters(tok, alphabet):
-    @hypothesis.settings(max_examples=40, deadline=None)
+    @hypothesis.settings(max_examples=20, deadline=None)
     @hypothesis.given(st.text(st.sampled_from(alphabet), max_size=60))
     def check(text):
         ids = tok.encode(text)
@@ -45,10 +45,18 @@ def test_whitespace_is_lost_and_control_tokens_atomic(tok):
     assert tok.decode([5] + tok.encode("a"), skip_special_tokens=False) == "<|good|>a"
 
 
-def test_save_load(tok, tmp_path):
-    tok.save(str(tmp_path))
-    again = Tokenizer.load(str(tmp_path))
+def test_save_load_and_saved_model(tok, tmp_path):
+    tok.save(str(tmp_path / "tok"))
+    again = Tokenizer.load(str(tmp_path / "tok"))
     assert again.encode("return self") == tok.encode("return self")
+    module = tf.Module()
+    module.tokenizer = again
+    module.decode = tf.function(lambda ids: again.tf_decode(again.tf_encode(ids)),
+                                input_signature=[tf.TensorSpec([None], tf.string)])
+    tf.saved_model.save(module, str(tmp_path / "saved"))
+    loaded = tf.saved_model.load(str(tmp_path / "saved"))
+    assert loaded.decode(tf.constant(["return  self.x"])).numpy().tolist() == [
+        b"return self . x"]
 
 
 def test_vocabulary_too_large():
