@@ -1,0 +1,37 @@
+"""Reward model for positive sentiment: pairs sampled from the docs LM, labelled by VADER.
+
+    tfllm-train-reward --config=configs/reward_sentiment.py --workdir=runs/reward_sentiment
+        --config.init_from=runs/rl_sentiment_lm --config.pairs.sample_from=runs/rl_sentiment_lm
+
+With --config.pairs.file=pairs.jsonl the pairs come from a user file instead, and with
+--config.init_from="" the backbone is a new config.model (tokenizer from config.tokenizer).
+"""
+
+import ml_collections
+
+
+def get_config():
+    config = ml_collections.ConfigDict()
+    config.init_from = ""
+    config.model = dict(kind="decoder_lm", num_layers=2, num_heads=2, hidden_dim=64,
+                        intermediate_dim=128, max_sequence_length=64)
+    config.data = dict(corpus="python_docs_text", files="", sequence_length=48, max_files=0)
+    config.tokenizer = dict(kind="byte", vocabulary_size=512, control_tokens=(), options={})
+    config.pairs = dict(file="", validation_file="", validation_fraction=0.1,
+                        scorer="sentiment", scorer_options={"prefer": "positive"},
+                        sample_from="", num_prompts=2048, num_validation=256, prompt_tokens=8,
+                        max_new_tokens=32, top_k=0, temperature=1.0, min_margin=0.0)
+    config.objective = dict(name="bradley_terry", options={})
+    config.optimizer = dict(weight_decay=0.0, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
+    config.schedule = dict(peak_learning_rate=1e-3, warmup_steps=20, decay="cosine",
+                           decay_steps=0, final_fraction=0.1)
+    config.training = dict(
+        steps=600, batch_size=32, accumulation_steps=1, clip_norm=1.0, precision="float32",
+        jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
+        log_every=50, eval_every=200, eval_steps=0,
+        checkpoint_every_steps=200, checkpoint_every_minutes=0.0, keep_checkpoints=2,
+        early_stopping_metric="", early_stopping_mode="max", early_stopping_patience=3,
+        sample_every=0, num_samples=0, sample_length=0, sample_prompt="", sample_top_k=40,
+        sample_temperature=1.0, sample_scorer="", histogram_every=0, profile_first=0,
+        profile_last=0, progress=False, tpu="")
+    return config

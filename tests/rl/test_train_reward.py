@@ -1,0 +1,65 @@
+"""tfllm-train-reward on a user pairs file; bad pairs files give one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tfllm.rl.preferences import read_pairs
+from tfllm.rl.rewards import reward_fn_from_workdir
+
+GOOD = ["good", "great", "nice", "happy"]
+BAD = ["bad", "awful", "sad", "ugly"]
+
+
+def write(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return str(path)
+
+
+def test_missing_field_names_file_and_line(tmp_path):
+    path = write(tmp_path / "p.jsonl", [{"prompt": "a", "chosen": "b", "rejected": "c"},
+                                        {"prompt": "a", "chosen": "b"}])
+    with pytest.raises(ValueError, match=r"p.jsonl:2: missing field 'rejected'"):
+        read_pairs(path)
+
+
+def test_empty_file_and_non_string(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("\n")
+    with pytest.raises(ValueError, match="empty file"):
+        read_pairs(str(tmp_path / "empty.jsonl"))
+    path = write(tmp_path / "n.jsonl", [{"prompt": "a", "chosen": 3, "rejected": "c"}])
+    with pytest.raises(ValueError, match=r"n.jsonl:1: field 'chosen' must be a string"):
+        read_pairs(path)
+
+
+def run_binary(repo_root, *args):
+    return subprocess.run([sys.executable, "-m", "tfllm.bin.train_reward",
+                           "--config=configs/reward_sentiment.py", *args],
+                          capture_output=True, text=True, cwd=repo_root, timeout=600,
+                          check=False)
+
+
+def test_bad_file_is_one_line_error(tmp_path, repo_root):
+    path = write(tmp_path / "p.jsonl", [{"prompt": "a", "chosen": "b"}])
+    out = run_binary(repo_root, f"--workdir={tmp_path / 'run'}", f"--config.pairs.file={path}")
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1].endswith("p.jsonl:1: missing field 'rejected'")
+
+
+def test_trains_reward_model_usable_as_reward_fn(tmp_path, repo_root):
+    records = [{"prompt": "It is", "chosen": f" {GOOD[i % 4]}", "rejected": f" {BAD[i // 4 % 4]}"}
+               for i in range(120)]
+    path = write(tmp_path / "pairs.jsonl", records)
+    workdir = tmp_path / "run"
+    out = run_binary(repo_root, f"--workdir={workdir}", f"--config.pairs.file={path}",
+                     "--config.training.steps=40", "--config.training.batch_size=16",
+                     "--config.model.num_layers=1", "--config.data.sequence_length=16",
+                     "--config.training.eval_every=0")
+    assert out.returncode == 0, out.stderr[-2000:]
+    metrics = json.loads((workdir / "eval" / "metrics.json").read_text())
+    assert metrics["validation_pairs"] == 12 and metrics["pairwise_accuracy"] >= 0.9
+    reward = reward_fn_from_workdir(str(workdir))
+    good, bad = reward(["It is great", "It is nice"]), reward(["It is awful", "It is sad"])
+    assert min(good) > max(bad)
