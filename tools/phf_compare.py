@@ -59,7 +59,8 @@ def train_and_evaluate(config, workdir):
     result = trainer.train()
     trainer.close()
     train_s = time.time() - start
-    metrics = phf.evaluate(config, trainer.model, tokenizer, workdir)
+    reference = common.load_model(config.evaluation.reference_workdir)
+    metrics = phf.evaluate(config, trainer.model, tokenizer, workdir, reference=reference)
     t = config.training
     metrics.update(tokens_trained=int(result["step"]) * t.batch_size * config.data.sequence_length,
                    steps=int(result["step"]), train_s=train_s, wall_s=time.time() - start)

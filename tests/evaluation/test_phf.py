@@ -51,17 +51,20 @@ def _config(tmp_path):
     config.training = dict(batch_size=2)
     config.evaluation = dict(mode="phf", scorer="pep8", num_samples=3, max_new_tokens=8,
                              temperature=0.7, top_p=0.9, seed=0, control="", num_prompts=3,
-                             prompt_lines=2, max_prompt_tokens=24, batches=2,
-                             reference_workdir="")
+                             prompt_lines=2, max_prompt_tokens=24, batches=2)
     return config
 
 
-def test_evaluate_writes_metrics_and_kl_to_itself_is_zero(tmp_path, monkeypatch):
+def test_evaluate_writes_results_and_kl_to_itself_is_zero(tmp_path):
     tokenizer = ByteTokenizer()  # no control tokens: nothing banned, so KL(model||model) = 0
     model = DecoderLM.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size)
-    monkeypatch.setattr(phf, "load_reference", lambda config, workdir: model)
-    metrics = phf.evaluate(_config(tmp_path), model, tokenizer, str(tmp_path))
-    assert metrics["kl/per_sample"] == pytest.approx(0.0, abs=1e-5)
+    config = _config(tmp_path)
+    metrics = phf.evaluate(config, model, tokenizer, str(tmp_path))
+    assert not any(key.startswith("kl/") for key in metrics)  # no reference model given
+    prompts = [""] * 3 + [s["prompt"] for s in json.load(
+        open(os.path.join(tmp_path, "eval", "samples.json")))["prompted"]]
+    kl = phf.kl_from_reference(config, model, model, tokenizer, prompts)
+    assert kl == pytest.approx({"per_sample": 0.0, "per_token": 0.0}, abs=1e-5)
     # An untrained model is near uniform over 261 ids: loss about log(261).
     assert abs(metrics["validation/loss"] - np.log(261)) < 0.3
     assert metrics["validation/perplexity"] == pytest.approx(np.exp(metrics["validation/loss"]))
@@ -74,10 +77,3 @@ def test_evaluate_writes_metrics_and_kl_to_itself_is_zero(tmp_path, monkeypatch)
     assert len(samples["unconditional"]) == 3 and len(samples["prompted"]) == 3
     assert all(len(s["prompt"].splitlines()) <= 2 for s in samples["prompted"])
     assert os.listdir(os.path.join(tmp_path, "tensorboard", "eval"))
-
-
-def test_missing_reference_workdir(tmp_path):
-    config = _config(tmp_path)
-    config.evaluation.reference_workdir = str(tmp_path / "nope")
-    with pytest.raises(ValueError, match="reference_workdir=.*is not a directory"):
-        phf.load_reference(config, str(tmp_path))

@@ -119,8 +119,7 @@ def continuation_log_probs(model, prompts, continuations, banned_token_ids=()):
 def validation_loss(config, model, tokenizer):
     """Mean -log p over counted non-control labels of the validation split (nats/token)."""
     control = np.array(preference.control_token_ids(tokenizer) or [-1], np.int32)
-    step = tf.function(lambda batch: model(token_losses.model_inputs(batch)),
-                       jit_compile=True)
+    step = tf.function(lambda batch: model(token_losses.model_inputs(batch)))
     total, count = 0.0, 0.0
     dataset = lm_dataset(config, tokenizer, "validation", repeat=False)
     for batch in dataset.take(config.evaluation.batches):
@@ -134,15 +133,22 @@ def validation_loss(config, model, tokenizer):
     return total / count
 
 
-def kl_from_reference(config, model, reference, tokenizer):
-    """Monte-Carlo KL(model samples || reference): nats per sample and per token."""
+def kl_from_reference(config, model, reference, tokenizer, prompts):
+    """Monte-Carlo KL(model samples || reference): nats per sample and per token.
+
+    Samples the batch `prompts` (the same batch as the other samples, so one compiled
+    generation program serves both) and keeps the first config.evaluation.num_samples
+    rows, which must be unconditional ("").
+    """
     e = config.evaluation
-    control = e.get("control") or None
+    if any(prompts[:e.num_samples]):
+        raise ValueError("kl_from_reference: the first num_samples prompts must be empty")
     banned = preference.control_token_ids(tokenizer)
-    prompts, continuations = preference.sample_token_ids(
-        model, tokenizer, [""] * e.num_samples, e.max_new_tokens, control=control,
+    prompt_ids, continuations = preference.sample_token_ids(
+        model, tokenizer, prompts, e.max_new_tokens, control=e.get("control") or None,
         sampler="top_p", temperature=1.0, p=1.0, seed=e.seed + 1)
-    model_lp, tokens = continuation_log_probs(model, prompts, continuations, banned)
+    prompt_ids, continuations = prompt_ids[:e.num_samples], continuations[:e.num_samples]
+    model_lp, tokens = continuation_log_probs(model, prompt_ids, continuations, banned)
     ref_prompts = [[tokenizer.eos_id]] * len(continuations)
     ref_lp, _ = continuation_log_probs(reference, ref_prompts, continuations)
     diff = model_lp - ref_lp
@@ -157,20 +163,12 @@ def diversity(texts):
     return out
 
 
-def load_reference(config, workdir):
-    """The reference (MLE) model of config.evaluation.reference_workdir, or None."""
-    path = config.evaluation.get("reference_workdir", "")
-    if not path:
-        return None
-    if not os.path.isdir(path):
-        raise ValueError(f"config.evaluation.reference_workdir={path!r} is not a directory")
-    from tfllm.bin.common import load_model
+def evaluate(config, model, tokenizer, workdir, reference=None):
+    """Runs every PHF measurement, writes results (see `write_results`), returns metrics.
 
-    return load_model(path)
-
-
-def evaluate(config, model, tokenizer, workdir):
-    """Runs every PHF measurement, writes results (see `write_results`), returns metrics."""
+    `reference`: the MLE model for kl/* (tfllm-evaluate loads it from
+    config.evaluation.reference_workdir); without one, no KL is measured.
+    """
     from tfllm.feedback import get_scorer
 
     e = config.evaluation
@@ -178,12 +176,11 @@ def evaluate(config, model, tokenizer, workdir):
     control = e.get("control") or None
     options = dict(control=control, sampler="top_p", temperature=e.temperature, p=e.top_p,
                    seed=e.seed)
-    unconditional = preference.sample_and_score(model, tokenizer, scorer, [""] * e.num_samples,
-                                                e.max_new_tokens, **options)
-    prompts = heldout_prompts(config, tokenizer, e.num_prompts, e.prompt_lines,
-                              e.max_prompt_tokens)
-    prompted = preference.sample_and_score(model, tokenizer, scorer, prompts, e.max_new_tokens,
-                                           **options)
+    prompts = [""] * e.num_samples + heldout_prompts(config, tokenizer, e.num_prompts,
+                                                     e.prompt_lines, e.max_prompt_tokens)
+    samples = preference.sample_and_score(model, tokenizer, scorer, prompts, e.max_new_tokens,
+                                          **options)
+    unconditional, prompted = samples[:e.num_samples], samples[e.num_samples:]
     metrics = {}
     for name, samples in (("unconditional", unconditional), ("prompted", prompted)):
         for key, value in misalignment_metrics(samples, scorer.threshold).items():
@@ -191,9 +188,9 @@ def evaluate(config, model, tokenizer, workdir):
     loss = validation_loss(config, model, tokenizer)
     metrics["validation/loss"] = loss
     metrics["validation/perplexity"] = math.exp(min(loss, 50.0))
-    reference = load_reference(config, workdir)
     if reference is not None:
-        for key, value in kl_from_reference(config, model, reference, tokenizer).items():
+        kl = kl_from_reference(config, model, reference, tokenizer, prompts)
+        for key, value in kl.items():
             metrics[f"kl/{key}"] = value
     for key, value in diversity([s.text for s in unconditional]).items():
         metrics[f"diversity/{key}"] = value
