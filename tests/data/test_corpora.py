@@ -26,6 +26,9 @@ def test_stdlib_code_scores_and_cache(cache, monkeypatch):
     assert list(doc.segment_scores) == [c / len(line) for c, line in
                                         zip(counts, doc.segments)]
     assert doc.document_score == pytest.approx(sum(counts) / len(doc.text))
+    first = next(iter(corpus.to_dataset()))
+    assert first["segments"].numpy().tolist() == [s.encode() for s in doc.segments]
+    assert first["scores"].numpy().tolist() == pytest.approx(list(doc.segment_scores))
     [cache_file] = os.listdir(cache)
     assert "pycodestyle" in cache_file and "py3" in cache_file
 

@@ -83,6 +83,12 @@ class Corpus:
         """(source, target) pairs (for `python_code_to_docstring`)."""
         return [(d.text, d.target) for d in self.documents]
 
+    def to_dataset(self):
+        """A tf.data document dataset {"segments": string [S], "scores": float32 [S]}."""
+        from tfllm.data import documents
+
+        return documents.documents_dataset(self.documents)
+
     def size(self, tokenizer=None):
         """dict(documents, characters[, tokens]) (targets included for pair corpora)."""
         texts = self.texts + [d.target for d in self.documents if d.target is not None]
