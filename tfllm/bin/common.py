@@ -49,11 +49,24 @@ def run(main):
 
     from absl import logging
 
+    def parse(argv):
+        for arg in argv[1:]:
+            if arg.startswith("--config="):
+                path = arg.split("=", 1)[1].split(":", 1)[0]
+                if not os.path.isfile(path):
+                    fail(f"--config: no such file {path!r}")
+        try:
+            return FLAGS(argv)
+        except Exception as e:  # config files run arbitrary code: any error is bad input
+            text = str(e).strip()
+            key = text.strip("\"' ")
+            unknown = [a.split("=", 1)[0] for a in argv if a.startswith("--config.")
+                       and key in a.split("=", 1)[0].split(".")]
+            fail(f"unknown config field {unknown[0]}" if unknown else
+                 text.splitlines()[-1] if text else type(e).__name__)
+
     FLAGS.set_default("verbosity", logging.WARNING)  # --verbosity=0 shows INFO lines
-    try:
-        app.run(guarded)
-    except flags.Error as e:
-        fail(str(e).splitlines()[0])
+    app.run(guarded, flags_parser=parse)
 
 
 def fail(message):
@@ -129,30 +142,30 @@ def tokenizer_for(config, workdir):
 
 
 def lm_dataset(config, tokenizer, split, repeat):
-    """Packed next-token batches (ARCHITECTURE.md keys) of config.training.batch_size rows."""
-    import numpy as np
-    import tensorflow as tf
+    """Packed next-token batches (ARCHITECTURE.md keys) of config.training.batch_size rows.
 
-    length = int(config.data.sequence_length)
-    stream = []
-    for ids in tokenizer.encode(corpus_texts(config, split)):
-        stream.extend(ids)
-        stream.append(tokenizer.eos_id)
-    rows = (len(stream) - 1) // length
-    if rows < config.training.batch_size:
-        raise ValueError(f"config.data: the {split} split has {rows} sequences of "
-                         f"{length} tokens, fewer than one batch of "
-                         f"{config.training.batch_size}")
-    stream = np.asarray(stream[:rows * length + 1], np.int32)
-    token_ids = stream[:-1].reshape(rows, length)
-    labels = stream[1:].reshape(rows, length)
-    ds = tf.data.Dataset.from_tensor_slices({
-        "token_ids": token_ids, "labels": labels,
-        "padding_mask": np.ones_like(token_ids, bool),
-        "loss_mask": np.ones_like(token_ids, np.float32)})
+    Training data (`repeat`) honours config.data's filter_threshold / filter_percentile
+    (filtering) and control_tokens (conditional training: <|good|>/<|bad|> per segment).
+    """
+    from tfllm.data import corpora
+    from tfllm.data.conditional import control_token_hook
+    from tfllm.data.lm import make_lm_dataset
+
+    data = config.data
+    documents = corpus_texts(config, split) if data.get("files") else corpora.load(
+        data.corpus, split=split, max_files=data.get("max_files") or None)
+    options = {}
     if repeat:
-        ds = ds.shuffle(rows, seed=config.data.get("shuffle_seed", 0)).repeat()
-    return ds.batch(config.training.batch_size, drop_remainder=True)
+        options = dict(filter_threshold=data.get("filter_threshold"),
+                       filter_percentile=data.get("filter_percentile"))
+    if data.get("control_tokens"):
+        options["control_hook"] = control_token_hook(
+            tokenizer, data.control_threshold,
+            data.drop_token_probability if repeat else 0.0, seed=data.get("shuffle_seed", 0))
+    return make_lm_dataset(documents, tokenizer, int(data.sequence_length),
+                           int(config.training.batch_size),
+                           seed=int(data.get("shuffle_seed", 0)), shuffle=repeat,
+                           repeat=repeat, **options)
 
 
 # ----------------------------------------------------------------------------- model
@@ -279,6 +292,25 @@ def report(result, trainer, config, tokenizer, workdir):
     metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(result.items())
                         if isinstance(v, float))
     print(f"step {result['step']} ({result['stopped']}): {metrics}")
-    for i, text in enumerate(sample_fn(config, tokenizer)(trainer.model, config.training.seed)):
-        print(f"--- sample {i}\n{text}")
+    sampling = config.get("sampling", {})
+    if sampling.get("show_control_tokens"):
+        from tfllm.feedback import get_scorer
+        from tfllm.generation.preference import control_token_report
+
+        print(control_token_report(
+            trainer.model, tokenizer, get_scorer(sampling.scorer), sampling.num_samples,
+            sampling.max_new_tokens, temperature=sampling.temperature, p=sampling.top_p,
+            seed=sampling.seed))
+    else:
+        for i, text in enumerate(sample_fn(config, tokenizer)(trainer.model,
+                                                              config.training.seed)):
+            print(f"--- sample {i}\n{text}")
     print(f"tensorboard --logdir {workdir}")
+
+
+def checkpoint_step(workdir):
+    """The step number of the newest checkpoint in `<workdir>/checkpoints` (0 if none)."""
+    import tensorflow as tf
+
+    path = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    return int(path.rsplit("-", 1)[1]) if path else 0

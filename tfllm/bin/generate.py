@@ -1,0 +1,91 @@
+"""tfllm-generate: sample from a trained workdir.
+
+    tfllm-generate --workdir=runs/lm_small --prompt="def " --prompt="class "
+    tfllm-generate --workdir=runs/lm_small --prompts_file=prompts.txt --sampler=top_p
+    tfllm-generate --workdir=runs/chat --interactive     # chat REPL with history
+"""
+
+import os
+import sys
+
+from absl import flags
+
+from tfllm.bin import common
+
+FLAGS = flags.FLAGS
+flags.DEFINE_multi_string("prompt", [], "a prompt (repeatable)")
+flags.DEFINE_string("prompts_file", None, "a file with one prompt per line")
+flags.DEFINE_bool("interactive", False, "chat REPL (User:/Assistant: template, with history)")
+flags.DEFINE_enum("sampler", "top_k", ["greedy", "top_k", "top_p", "beam"], "decoding")
+flags.DEFINE_integer("max_new_tokens", 128, "tokens generated per prompt")
+flags.DEFINE_float("temperature", 0.8, "sampling temperature")
+flags.DEFINE_integer("top_k", 40, "k of top_k")
+flags.DEFINE_float("top_p", 0.9, "p of top_p")
+flags.DEFINE_integer("num_beams", 4, "beams of beam search")
+flags.DEFINE_integer("seed", 0, "sampling seed")
+
+
+def complete(model, tokenizer, prompts, seed):
+    """Continuations (text after each prompt) of `prompts`."""
+    from tfllm.generation import generate
+
+    options = {"greedy": {}, "top_k": {"k": FLAGS.top_k, "temperature": FLAGS.temperature},
+               "top_p": {"p": FLAGS.top_p, "temperature": FLAGS.temperature},
+               "beam": {"num_beams": FLAGS.num_beams}}[FLAGS.sampler]
+    ids = [[tokenizer.bos_id] + tokenizer.encode(p) for p in prompts]
+    limit = model.max_sequence_length - FLAGS.max_new_tokens
+    ids = [row[-limit:] if limit > 0 else row for row in ids]
+    outputs = generate(model, ids, FLAGS.max_new_tokens, sampler=FLAGS.sampler, seed=seed,
+                       stop_token_ids=[tokenizer.eos_id], pad_token_id=tokenizer.pad_id,
+                       banned_token_ids=list(tokenizer.control_token_ids.values()), **options)
+    return [tokenizer.decode(out[len(row):]) for out, row in zip(outputs, ids)]
+
+
+def chat(model, tokenizer):
+    """Reads user turns from stdin; the whole conversation is the prompt of each reply."""
+    from tfllm.data.prompts import CHAT_TEMPLATE
+
+    history = ""
+    for turn, line in enumerate(iter(lambda: input("User: "), None)):
+        if line.strip() in ("/exit", "/quit"):
+            return
+        if line.strip() == "/reset":
+            history = ""
+            continue
+        history += CHAT_TEMPLATE.format(prompt=line)
+        reply = complete(model, tokenizer, [history], FLAGS.seed + turn)[0].strip()
+        print(f"Assistant: {reply}", flush=True)
+        history += reply + "\n"
+
+
+def main(argv):
+    from tfllm.tokenizers import Tokenizer
+
+    model = common.load_model(FLAGS.workdir)
+    tokenizer = Tokenizer.load(os.path.join(FLAGS.workdir, "tokenizer"))
+    if FLAGS.interactive:
+        try:
+            chat(model, tokenizer)
+        except EOFError:
+            print(file=sys.stderr)
+        return
+    prompts = list(FLAGS.prompt)
+    if FLAGS.prompts_file:
+        from tfllm.data import sources
+
+        prompts += [line for line in sources.read_text(FLAGS.prompts_file).splitlines()
+                    if line.strip()]
+    if not prompts:
+        raise ValueError("no prompts: pass --prompt, --prompts_file or --interactive")
+    for i, (prompt, text) in enumerate(zip(prompts, complete(model, tokenizer, prompts,
+                                                             FLAGS.seed))):
+        print(f"--- sample {i}\n{prompt}{text}")
+
+
+def run():
+    common.define_flags(config_required=False)
+    common.run(main)
+
+
+if __name__ == "__main__":
+    run()
