@@ -32,10 +32,13 @@ def _stream(tok, docs):
     return ids, scores
 
 
+def _unzip(segments):
+    return [s for s, _ in segments], [f for _, f in segments]
+
+
 scored_docs = st.lists(
     st.lists(st.tuples(st.text("abc \n", max_size=7), st.floats(0, 1, width=32)),
-             min_size=1, max_size=4).map(lambda segs: ([s for s, _ in segs],
-                                                        [f for _, f in segs])),
+             min_size=1, max_size=4).map(_unzip),
     min_size=1, max_size=6)
 
 

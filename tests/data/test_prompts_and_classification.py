@@ -42,8 +42,8 @@ def test_preference_pairs(tok):
 
 
 def test_preference_jsonl_errors(tok, tmp_path):
-    path = _write_jsonl(tmp_path / "p.jsonl", [{"prompt": "a", "chosen": "b",
-                                                 "rejected": "c"}, {"prompt": "a"}])
+    records = [{"prompt": "a", "chosen": "b", "rejected": "c"}, {"prompt": "a"}]
+    path = _write_jsonl(tmp_path / "p.jsonl", records)
     with pytest.raises(ValueError, match=r"p.jsonl:2: missing field 'chosen'"):
         prompts.make_preference_dataset(path, tok, 8, 1)
 

@@ -4,8 +4,6 @@ import sysconfig
 
 import pytest
 
-CONTROL = ("<|good|>", "<|bad|>")
-
 
 @pytest.fixture(scope="session")
 def code_corpus():

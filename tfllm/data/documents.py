@@ -110,7 +110,6 @@ def text_files_dataset(paths, errors="strict", suffixes=None):
     return tf.data.Dataset.from_tensor_slices(files).map(read)
 
 
-
 def read_scored_documents(path, errors="strict"):
     """Scored documents from JSONL: {"segments": [...], "segment_scores": [...]} or
     {"text": ..., "score": ...} (one segment) per line; returns (segments, scores) pairs.
