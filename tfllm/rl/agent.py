@@ -75,6 +75,14 @@ class LMAgent(tf_agent.TFAgent):
                          train_sequence_length=None, train_step_counter=train_step_counter)
         self._compiled_train = tf.function(self._train_batch, autograph=False,
                                            reduce_retracing=True)
+        self._compiled_statistics = tf.function(lambda e: self._prepare(e)[1], autograph=False,
+                                                reduce_retracing=True)
+
+    def statistics(self, experience):
+        """Batch statistics without an update: mean_reward, reward_std, kl_to_reference
+        (mean summed per-token log pi - log pi_ref per episode), kl_coef,
+        response_length, entropy."""
+        return self._compiled_statistics(experience)
 
     def _initialize(self):
         return tf.no_op()

@@ -33,9 +33,12 @@ def write_pairs(path, records):
 
 
 def text_prompts(texts, tokenizer, prompt_tokens):
-    """[bos] + the first `prompt_tokens` tokens of every text that has that many."""
+    """[bos] + the first `prompt_tokens` tokens of every line (of any text) that has a
+    letter and that many tokens, in order."""
+    lines = [line for text in texts for line in text.splitlines()
+             if any(c.isalpha() for c in line)]
     return [[tokenizer.bos_id] + ids[:prompt_tokens]
-            for ids in tokenizer.encode(list(texts)) if len(ids) >= prompt_tokens]
+            for ids in tokenizer.encode(lines) if len(ids) >= prompt_tokens]
 
 
 def scorer_pairs(model, tokenizer, prompts, reward, max_new_tokens, seed=0, top_k=0,

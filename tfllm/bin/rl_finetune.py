@@ -1,0 +1,215 @@
+"""tfllm-rl-finetune: fine-tune a pretrained LM on a reward with TF-Agents (PPO or REINFORCE).
+
+    tfllm-rl-finetune --config=configs/rl_sentiment.py --workdir=runs/rl_sentiment
+        --config.init_from=runs/rl_sentiment_lm [--config.agent.name=reinforce ...]
+
+Each iteration a driver (config.driver.kind: "cached" = whole continuations with the KV
+cache; "per_token" = TF-Agents DynamicEpisodeDriver over a TFPyEnvironment) collects
+config.driver.num_episodes episodes into a TFUniformReplayBuffer, and the agent trains on
+them. The reward is a scorer (config.reward.scorer) or a reward-model workdir
+(config.reward.reward_model). TensorBoard (<workdir>/tensorboard): every LossInfo extra
+(mean reward, KL to reference, entropy, clip fraction, value loss, approx KL, ...) and
+samples with their rewards. Held-out prompts are evaluated before and after training into
+<workdir>/eval/metrics.json; the greedy policy is exported with PolicySaver to
+<workdir>/policy and the weights to <workdir>/checkpoints (+ model.json, tokenizer/), so
+tfllm-generate/evaluate can load the result. Rerunning resumes from the last checkpoint.
+"""
+
+import json
+import os
+import random
+import time
+
+from absl import flags
+
+from tfllm.bin import common
+
+FLAGS = flags.FLAGS
+AGENTS = ("ppo", "reinforce")
+DRIVERS = ("cached", "per_token")
+
+
+def with_value_head(lm):
+    """A copy of DecoderLM `lm` with a (zero-initialized) value head, same weights."""
+    from tfllm.models import DecoderLM
+
+    if lm.has_value_head:
+        return lm
+    model = DecoderLM.from_config({**lm.get_config(), "value_head": True})
+    old = {v.path.split("/", 1)[1]: v for v in lm.weights}
+    for variable in model.weights:
+        key = variable.path.split("/", 1)[1]
+        if key in old:
+            variable.assign(old[key])
+        elif not key.startswith("value_head"):
+            raise ValueError(f"with_value_head: no weight {key!r} in the loaded model")
+    return model
+
+
+def reward_fn(config, tokenizer):
+    from tfllm.rl.rewards import reward_fn_from_workdir, text_reward_fn
+
+    r = config.reward
+    if bool(r.scorer) == bool(r.reward_model):
+        raise ValueError("config.reward: give exactly one of scorer or reward_model")
+    if r.reward_model:
+        reward = reward_fn_from_workdir(r.reward_model)
+    else:
+        from tfllm.feedback import get_scorer
+        reward = get_scorer(r.scorer, **dict(r.scorer_options))
+    return text_reward_fn(reward, tokenizer, include_prompt=r.include_prompt)
+
+
+def environment(config, tokenizer, split, reward, seed):
+    from tfllm.rl import TokenEnvironment
+    from tfllm.rl.preferences import text_prompts
+
+    e = config.env
+    prompts = text_prompts(common.corpus_texts(config, split), tokenizer, e.prompt_tokens)
+    count = e.num_prompts if split == "train" else e.num_eval_prompts
+    if not prompts:
+        raise ValueError(f"config.env: no {split} text has {e.prompt_tokens} tokens for a prompt")
+    random.Random(config.training.seed).shuffle(prompts)
+    return TokenEnvironment(prompts[:count], tokenizer.vocabulary_size, e.max_new_tokens,
+                            reward, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id, seed=seed)
+
+
+def make_agent(config, env, model):
+    import keras
+
+    from tfllm.rl import PPOAgent, ReinforceAgent, tf_specs
+
+    a = config.agent
+    if a.name not in AGENTS:
+        raise ValueError(f"config.agent.name={a.name!r}: expected one of {AGENTS}")
+    common_args = dict(
+        kl_coef=a.kl_coef, kl_target=a.kl_target or None, kl_horizon=a.kl_horizon,
+        whiten_rewards=a.whiten_rewards, entropy_coef=a.entropy_coef,
+        value_coef=a.value_coef, gamma=a.gamma, temperature=a.temperature,
+        epsilon=a.epsilon, max_grad_norm=a.max_grad_norm or None)
+    optimizer = keras.optimizers.Adam(a.learning_rate)
+    if a.name == "ppo":
+        return PPOAgent(*tf_specs(env), model, optimizer, num_epochs=a.num_epochs,
+                        clip_ratio=a.clip_ratio, td_lambda=a.td_lambda,
+                        normalize_advantages=a.normalize_advantages, **common_args)
+    return ReinforceAgent(*tf_specs(env), model, optimizer, baseline=a.baseline, **common_args)
+
+
+def make_driver(config, env_factory, agent, observers):
+    from tf_agents.drivers import dynamic_episode_driver
+    from tf_agents.environments import batched_py_environment, tf_py_environment
+
+    from tfllm.rl import CachedSamplingDriver
+
+    d = config.driver
+    if d.kind == "cached":
+        return CachedSamplingDriver(env_factory(0), agent.collect_policy, observers,
+                                    num_episodes=d.num_episodes, seed=config.training.seed)
+    if d.kind == "per_token":
+        envs = [env_factory(i) for i in range(d.num_episodes)]
+        tf_env = tf_py_environment.TFPyEnvironment(
+            batched_py_environment.BatchedPyEnvironment(envs))
+        return dynamic_episode_driver.DynamicEpisodeDriver(
+            tf_env, agent.collect_policy, observers, num_episodes=d.num_episodes)
+    raise ValueError(f"config.driver.kind={d.kind!r}: expected one of {DRIVERS}")
+
+
+def evaluate(agent, env, num_episodes, seed, tokenizer):
+    """Mean/std reward and KL to the reference of `agent.collect_policy` on env's prompts."""
+    from tfllm.rl import CachedSamplingDriver
+
+    experience, info = CachedSamplingDriver(env, agent.collect_policy, (),
+                                            num_episodes=num_episodes, seed=seed).run()
+    stats = {k: float(v) for k, v in agent.statistics(experience).items()}
+    stats["rewards"] = [float(r) for r in info["rewards"]]
+    stats["samples"] = [tokenizer.decode(p + r) for p, r in
+                        zip(info["prompts"][:8], info["responses"][:8])]
+    return stats
+
+
+def main(argv):
+    import tensorflow as tf
+    from tf_agents.replay_buffers import tf_uniform_replay_buffer
+
+    from tfllm.rl import save_policy
+    from tfllm.tokenizers import Tokenizer
+
+    config = FLAGS.config
+    common.setup(config)
+    workdir = FLAGS.workdir
+    if not config.init_from:
+        raise ValueError("config.init_from: give the workdir of a pretrained LM")
+    os.makedirs(workdir, exist_ok=True)
+    common.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    tokenizer = Tokenizer.load(os.path.join(config.init_from, "tokenizer"))
+    tokenizer.save(os.path.join(workdir, "tokenizer"))
+    model = with_value_head(common.load_model(config.init_from))
+    common.save_model_config(workdir, model)
+    reward = reward_fn(config, tokenizer)
+    seed = config.training.seed
+    train_env = environment(config, tokenizer, "train", reward, seed)
+    eval_env = environment(config, tokenizer, "validation", reward, seed + 1)
+    agent = make_agent(config, train_env, model)
+    d = config.driver
+    max_length = (train_env.max_new_tokens + 1) * (1 if d.kind == "cached" else 2)
+    buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
+        agent.collect_data_spec, batch_size=d.num_episodes, max_length=max_length)
+    driver = make_driver(
+        config, lambda i: environment(config, tokenizer, "train", reward, seed + 10 * i),
+        agent, [buffer.add_batch])
+
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=agent.optimizer,
+                                     kl_coef=agent.kl_controller.coef,
+                                     step=agent.train_step_counter)
+    manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), 2)
+    metrics_path = os.path.join(workdir, "eval", "metrics.json")
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).expect_partial()
+        initial = common.read_json(metrics_path)["initial"]
+    else:
+        initial = evaluate(agent, eval_env, config.eval.num_episodes, seed + 7, tokenizer)
+    writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+    t = config.training
+    start = int(agent.train_step_counter.numpy())
+    history = []
+    began = time.time()
+    for iteration in range(start, t.iterations):
+        driver.run()
+        loss_info = agent.train(buffer.gather_all())
+        buffer.clear()
+        extra = {k: float(v) for k, v in loss_info.extra.items()}
+        history.append({"iteration": iteration + 1, **extra})
+        with writer.as_default(step=iteration + 1):
+            for key, value in extra.items():
+                tf.summary.scalar(f"rl/{key}", value)
+            if t.sample_every and (iteration + 1) % t.sample_every == 0:
+                stats = evaluate(agent, eval_env, 4, seed + iteration, tokenizer)
+                tf.summary.text("samples", "\n\n".join(
+                    f"**{r:.3f}** `{s!r}`" for r, s in zip(stats["rewards"], stats["samples"])))
+        if t.log_every and (iteration + 1) % t.log_every == 0:
+            print(f"iteration {iteration + 1}: " + ", ".join(
+                f"{k}={v:.4g}" for k, v in extra.items()), flush=True)
+        if t.checkpoint_every and (iteration + 1) % t.checkpoint_every == 0:
+            manager.save()
+    manager.save()
+    writer.flush()
+    final = evaluate(agent, eval_env, config.eval.num_episodes, seed + 7, tokenizer)
+    save_policy(agent.policy, os.path.join(workdir, "policy"))
+    summary = {"initial": initial, "final": final, "seconds": time.time() - began,
+               "iterations": int(agent.train_step_counter.numpy())}
+    os.makedirs(os.path.dirname(metrics_path), exist_ok=True)
+    common.write_json(metrics_path, summary)
+    with open(os.path.join(workdir, "history.jsonl"), "a", encoding="utf-8") as f:
+        f.writelines(json.dumps(h) + "\n" for h in history)
+    print(f"held-out mean reward {initial['mean_reward']:.4g} -> {final['mean_reward']:.4g} "
+          f"(initial std {initial['reward_std']:.4g}); KL to reference "
+          f"{final['kl_to_reference']:.4g} nats; policy in {workdir}/policy")
+
+
+def run():
+    common.define_flags()
+    common.run(main)
+
+
+if __name__ == "__main__":
+    run()
