@@ -1,0 +1,28 @@
+"""PPO on the pycodestyle reward (-violations per character of prompt + continuation),
+from the MLE model of the PHF experiment (runs/phf_compare/mle) or any LM workdir.
+
+    tfllm-rl-finetune --config=configs/rl_pep8.py --workdir=runs/rl_pep8
+        --config.init_from=runs/phf_compare/mle
+"""
+
+import ml_collections
+
+
+def get_config():
+    config = ml_collections.ConfigDict()
+    config.init_from = ""
+    config.data = dict(corpus="python_stdlib_code", files="", max_files=200)
+    config.env = dict(prompt_tokens=8, max_new_tokens=48, num_prompts=4096,
+                      num_eval_prompts=256)
+    config.reward = dict(scorer="pep8", scorer_options={}, reward_model="",
+                         include_prompt=True)
+    config.agent = dict(
+        name="ppo", learning_rate=1e-4, num_epochs=4, clip_ratio=0.2, td_lambda=0.95,
+        normalize_advantages=True, kl_coef=0.05, kl_target=6.0, kl_horizon=10000,
+        whiten_rewards=True, entropy_coef=0.0, value_coef=0.5, gamma=1.0, temperature=1.0,
+        epsilon=0.0, max_grad_norm=1.0, baseline="mean")
+    config.driver = dict(kind="cached", num_episodes=64)
+    config.eval = dict(num_episodes=256)
+    config.training = dict(iterations=40, seed=0, log_every=5, sample_every=10,
+                           checkpoint_every=20, precision="float32", deterministic=False)
+    return config
