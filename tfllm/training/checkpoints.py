@@ -64,6 +64,15 @@ class Checkpointer:
         return path
 
 
+def model_trackables(model, name="model"):
+    """`{name: model, name_weights: {variable path: variable}}` for tf.train.Checkpoint.
+
+    The object graph of a Keras 3 model misses variables of layers kept in plain lists
+    (e.g. the Transformer blocks); the path-keyed dict saves every variable.
+    """
+    return {name: model, f"{name}_weights": {v.path: v for v in model.variables}}
+
+
 def restore_newest(checkpoint, paths, partial=False):
     """Restores the newest readable of `paths` (oldest first) into `checkpoint`.
 
@@ -101,4 +110,4 @@ def restore_model(directory, model):
     paths = list(state.all_model_checkpoint_paths) if state else []
     if not paths:
         raise ValueError(f"{directory}: no checkpoint found")
-    return restore_newest(tf.train.Checkpoint(model=model), paths, partial=True)
+    return restore_newest(tf.train.Checkpoint(**model_trackables(model)), paths, partial=True)

@@ -18,7 +18,7 @@ from absl import logging
 from tqdm import tqdm
 
 from tfllm.training import inputs, strategies
-from tfllm.training.checkpoints import Checkpointer
+from tfllm.training.checkpoints import Checkpointer, model_trackables
 from tfllm.training.summaries import Summaries
 
 NAN_POLICIES = ("stop", "skip")
@@ -119,7 +119,7 @@ class Trainer:
         self.checkpointer = Checkpointer(
             os.path.join(workdir, "checkpoints"), self.step, keep_checkpoints,
             checkpoint_every_steps, checkpoint_every_minutes, chief=self.chief,
-            worker=strategies.worker_id(self.strategy), model=self.model,
+            worker=strategies.worker_id(self.strategy), **model_trackables(self.model),
             optimizer=self.optimizer, rng=self.rng) if workdir else None
 
     # ------------------------------------------------------------ compiled parts
