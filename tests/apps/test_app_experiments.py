@@ -1,0 +1,114 @@
+"""tools/app_experiments.py and the app configs: data, baseline, bad input, a tiny run."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+PAIRS = [("the cat sleeps", "le chat dort"), ("the dog eats", "le chien mange"),
+         ("a cat eats", "un chat mange"), ("a dog sleeps", "un chien dort")] * 6
+
+
+def load(rel, name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, rel))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+apps = load("tools/app_experiments.py", "tfllm_tools_app_experiments")
+
+
+def translation_config(tmp_path, train_lines, test_lines):
+    for name, lines in (("train", train_lines), ("test", test_lines)):
+        (tmp_path / f"{name}.tsv").write_text("".join(line + "\n" for line in lines))
+    config = load("configs/seq2seq_translation.py", "tfllm_config_translation").get_config()
+    config.data.train_file = str(tmp_path / "train.tsv")
+    config.data.test_file = str(tmp_path / "test.tsv")
+    return config
+
+
+def test_function_name_baseline():
+    assert apps.function_name_words("def get_file_name(self):\n    pass\n") == "Get file name."
+    assert apps.function_name_words("async def readHTTPHeader(x):\n") == "Read http header."
+    assert apps.function_name_words("x = 1\n") == ""
+
+
+def test_tsv_wrong_column_count_names_file_and_line(tmp_path):
+    config = translation_config(tmp_path, ["a b\tc d", "only one column", "e\tf"], ["a\tb"])
+    with pytest.raises(ValueError, match=r"train\.tsv:2: expected at least 2 tab-separated"):
+        apps.read_pairs(config, "train")
+
+
+def test_empty_test_split(tmp_path):
+    config = translation_config(tmp_path, ["a\tb"], ["", "   "])
+    with pytest.raises(ValueError, match=r"the test split of .*test\.tsv has no pairs"):
+        apps.read_pairs(config, "test")
+
+
+def test_pair_batches_shift_targets_and_mask_padding(tmp_path):
+    from tfllm.tokenizers import Tokenizer
+
+    config = translation_config(tmp_path, [f"{s}\t{t}" for s, t in PAIRS], ["a\tb"])
+    config.training.batch_size = 4
+    tokenizer = Tokenizer.train([], None, kind="byte")
+    batch = next(iter(apps.pair_batches(tokenizer, apps.read_pairs(config, "train"), config,
+                                        repeat=False)))
+    target = tokenizer.encode("le chat dort")
+    n = len(target)
+    np.testing.assert_array_equal(batch["decoder_token_ids"][0, :n + 1],
+                                  [tokenizer.bos_id] + target)
+    np.testing.assert_array_equal(batch["labels"][0, :n + 1], target + [tokenizer.eos_id])
+    assert batch["loss_mask"][0].numpy().sum() == n + 1
+    assert batch["encoder_padding_mask"][0].numpy().sum() == len("the cat sleeps")
+
+
+def test_with_preference_forwards_the_vector():
+    seen = {}
+
+    def objective(model, batch, training=True):
+        return model({"token_ids": batch["token_ids"]}, training=training), {}
+
+    def model(inputs, training=None):
+        seen.update(inputs)
+        return tf.constant(0.0)
+
+    batch = {"token_ids": tf.ones((2, 3), tf.int32), "preference": tf.constant([[1.0], [-1.0]])}
+    apps.with_preference(objective)(model, batch)
+    assert seen["preference"].numpy().tolist() == [[1.0], [-1.0]]
+
+
+def test_configs_build():
+    for rel in ("configs/code_to_docstring.py", "configs/seq2seq_translation.py",
+                "configs/preference_vector_sentiment.py"):
+        config = load(rel, "tfllm_config_" + os.path.basename(rel)[:-3]).get_config()
+        assert config.evaluation.mode in apps.RUNNERS
+        assert config.objective.name in ("seq2seq", "mle")
+
+
+def test_tiny_translation_run_writes_results(tmp_path):
+    translation_config(tmp_path, [f"{s}\t{t}" for s, t in PAIRS], ["the cat eats\tle chat mange"])
+    command = [sys.executable, os.path.join(ROOT, "tools/app_experiments.py"),
+               "--config=" + os.path.join(ROOT, "configs/seq2seq_translation.py"),
+               f"--workdir={tmp_path / 'run'}", f"--results={tmp_path / 'seq2seq'}",
+               f"--config.data.train_file={tmp_path / 'train.tsv'}",
+               f"--config.data.test_file={tmp_path / 'test.tsv'}",
+               "--config.tokenizer.kind=byte", "--config.training.steps=3",
+               "--config.training.batch_size=8", "--config.model.hidden_dim=16",
+               "--config.model.intermediate_dim=32", "--config.model.num_heads=2",
+               "--config.evaluation.max_new_tokens=4", "--config.training.jit_compile=False"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "seq2seq.json").read_text())
+    assert results["steps"] == 3 and results["test_pairs"] == 1
+    assert set(results["model"]) == {"bleu", "rougeL"} and "baseline_copy" in results
+    assert "| model |" in (tmp_path / "seq2seq.md").read_text()
+    bad = subprocess.run(command[:6] + ["--config.data.test_file=/nonexistent.tsv"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 1 and "nonexistent.tsv" in bad.stderr

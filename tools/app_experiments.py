@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Application experiments: seq2seq (code -> docstring, translation) and the preference vector.
+
+    .venv/bin/python tools/app_experiments.py --config=configs/code_to_docstring.py \
+        --workdir=runs/code_to_docstring [--results=docs/results/seq2seq]
+    .venv/bin/python tools/app_experiments.py --config=configs/seq2seq_translation.py \
+        --workdir=runs/translation --config.data.train_file=train.tsv \
+        --config.data.test_file=test.tsv
+    .venv/bin/python tools/app_experiments.py --config=configs/preference_vector_sentiment.py \
+        --workdir=runs/preference_vector [--results=docs/results/apps]
+
+Each run trains with tfllm's Trainer (the config's objective, optimizer and schedule),
+evaluates on the test split and writes `<workdir>/results.json`; with --results it also
+writes RESULTS.json and RESULTS.md (a table with the exact command).
+"""
+
+import json
+import os
+import re
+import sys
+import time
+
+from absl import flags
+
+FLAGS = flags.FLAGS
+
+
+# ------------------------------------------------------------------------- seq2seq data
+def read_pairs(config, split):
+    """(source, target) pairs of `split` from config.data.corpus or the TSV/JSONL files."""
+    from tfllm.data import corpora, sources
+
+    data = config.data
+    if data.corpus:
+        pairs = list(corpora.load(data.corpus, split=split).pairs)
+    else:
+        path = data.train_file if split == "train" else data.test_file
+        if not path:
+            raise ValueError(f"config.data.{split}_file is empty and config.data.corpus unset")
+        if path.endswith(".jsonl"):
+            pairs = [(r["source"], r["target"])
+                     for r in sources.read_jsonl(path, ("source", "target"))]
+        else:
+            pairs = list(sources.read_tsv(path, num_columns=2))
+    if not pairs:
+        raise ValueError(f"the {split} split of {data.corpus or path} has no pairs")
+    return pairs
+
+
+def pair_batches(tokenizer, pairs, config, repeat):
+    """Seq2seq batches (ARCHITECTURE.md keys) of config.training.batch_size pairs."""
+    import numpy as np
+    import tensorflow as tf
+
+    data = config.data
+    source_length, target_length = int(data.max_source_length), int(data.max_target_length)
+    sources_ids = tokenizer.encode([s for s, _ in pairs])
+    targets_ids = tokenizer.encode([t for _, t in pairs])
+    count = len(pairs)
+    encoder = np.zeros((count, source_length), np.int32)
+    decoder = np.zeros((count, target_length), np.int32)
+    labels = np.zeros((count, target_length), np.int32)
+    for i, (source, target) in enumerate(zip(sources_ids, targets_ids)):
+        source = source[:source_length]
+        target = target[:target_length - 1]
+        encoder[i, :len(source)] = source
+        decoder[i, :len(target) + 1] = [tokenizer.bos_id] + target
+        labels[i, :len(target) + 1] = target + [tokenizer.eos_id]
+    ds = tf.data.Dataset.from_tensor_slices({
+        "encoder_token_ids": encoder, "encoder_padding_mask": encoder != 0,
+        "decoder_token_ids": decoder, "decoder_padding_mask": labels != 0,
+        "labels": labels, "loss_mask": (labels != 0).astype(np.float32)})
+    if repeat:
+        ds = ds.shuffle(count, seed=data.get("shuffle_seed", 0)).repeat()
+    return ds.batch(config.training.batch_size, drop_remainder=repeat)
+
+
+def function_name_words(source):
+    """The trivial code -> docstring baseline: the function's name split into words."""
+    match = re.search(r"def\s+(\w+)", source)
+    name = match.group(1) if match else ""
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", name)  # HTTPHeader -> HTTP Header
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").split()
+    return " ".join(words).capitalize() + "." if words else ""
+
+
+BASELINES = {"function_name": function_name_words, "copy": lambda source: source}
+
+
+def run_seq2seq(config, workdir, strategy):
+    """Trains a Seq2SeqTransformer on pairs; BLEU/ROUGE on the test split beside a baseline."""
+    from tfllm.bin import common
+    from tfllm.evaluation import text_metrics
+    from tfllm.generation import generate
+    from tfllm.objectives import get_objective
+    from tfllm.tokenizers import Tokenizer
+
+    train, test = read_pairs(config, "train"), read_pairs(config, "test")
+    if config.data.max_train_pairs:
+        train = train[:config.data.max_train_pairs]
+    evaluation = config.evaluation
+    if evaluation.max_examples:
+        test = test[:evaluation.max_examples]
+    tokenizer_dir = os.path.join(workdir, "tokenizer")
+    if os.path.isdir(tokenizer_dir):
+        tokenizer = Tokenizer.load(tokenizer_dir)
+    else:
+        t = config.tokenizer
+        tokenizer = Tokenizer.train([text for pair in train for text in pair],
+                                    t.vocabulary_size, kind=t.kind, **dict(t.options))
+        tokenizer.save(tokenizer_dir)
+    objective = get_objective(config.objective.name, **dict(config.objective.options))
+    trainer = common.make_trainer(
+        config, strategy, workdir,
+        lambda: common.build_model(config, tokenizer.vocabulary_size), objective,
+        pair_batches(tokenizer, train, config, repeat=True))
+    common.save_model_config(workdir, trainer.model)
+    started = time.time()
+    result = trainer.train()
+    train_seconds = time.time() - started
+    trainer.close()
+    sources = [tokenizer.encode(s)[:config.data.max_source_length] or [tokenizer.unk_id]
+               for s, _ in test]
+    banned = [i for i in range(tokenizer.num_reserved_ids) if i != tokenizer.eos_id]
+    options = dict(stop_token_ids=[tokenizer.eos_id], banned_token_ids=banned)
+    if evaluation.sampler == "beam":
+        options.update(num_beams=evaluation.num_beams, length_penalty=evaluation.length_penalty)
+    hypotheses = []
+    for start in range(0, len(sources), 64):
+        out = generate(trainer.model, sources[start:start + 64], evaluation.max_new_tokens,
+                       sampler=evaluation.sampler, **options)
+        hypotheses += [tokenizer.decode(row) for row in out]
+    references = [t for _, t in test]
+    baseline = [BASELINES[evaluation.baseline](s) for s, _ in test]
+
+    def scores(texts):
+        return {"bleu": text_metrics.bleu(texts, references),
+                "rougeL": text_metrics.rouge(texts, references, types=("rougeL",))["rougeL"]}
+
+    return {"train_pairs": len(train), "test_pairs": len(test), "steps": result["step"],
+            "train_seconds": round(train_seconds, 1), "final_train_loss": result.get(
+                "train/loss"), "model": scores(hypotheses),
+            f"baseline_{evaluation.baseline}": scores(baseline),
+            "examples": [{"source": s, "reference": r, "model": h, "baseline": b}
+                         for (s, r), h, b in list(zip(test, hypotheses, baseline))[:5]]}
+
+
+# ------------------------------------------------------------------ preference vector
+def scored_sentences(config, split):
+    """(sentence, VADER compound in [-1, 1]) of the corpus split, via the sentiment scorer."""
+    from tfllm.data import corpora
+    from tfllm.feedback import get_scorer
+
+    data = config.data
+    scorer = get_scorer("sentiment")
+    out = []
+    for scored in scorer.score(corpora.load(data.corpus, split=split).texts):
+        for sentence, misalignment in zip(scored.segments, scored.segment_scores):
+            sentence = " ".join(sentence.split())
+            if data.min_characters <= len(sentence) <= data.max_characters:
+                out.append((sentence, 1.0 - 2.0 * misalignment))  # misalignment = (1-c)/2
+    if not out:
+        raise ValueError(f"no {split} sentences of {data.min_characters}-"
+                         f"{data.max_characters} characters in {data.corpus}")
+    return out
+
+
+def sentence_batches(tokenizer, sentences, config):
+    """LM batches, one sentence per row, with `preference` = its sentiment (batch, 1)."""
+    import numpy as np
+    import tensorflow as tf
+
+    length = int(config.data.sequence_length)
+    ids = np.zeros((len(sentences), length + 1), np.int32)
+    for i, row in enumerate(tokenizer.encode([s for s, _ in sentences])):
+        row = ([tokenizer.bos_id] + row + [tokenizer.eos_id])[:length + 1]
+        ids[i, :len(row)] = row
+    labels = ids[:, 1:]
+    ds = tf.data.Dataset.from_tensor_slices({
+        "token_ids": ids[:, :-1], "labels": labels, "padding_mask": ids[:, :-1] != 0,
+        "loss_mask": (labels != 0).astype(np.float32),
+        "preference": np.array([[v] for _, v in sentences], np.float32)})
+    ds = ds.shuffle(len(sentences), seed=config.data.get("shuffle_seed", 0)).repeat()
+    return ds.batch(config.training.batch_size, drop_remainder=True)
+
+
+def with_preference(objective):
+    """The LM objective with the batch's `preference` passed to the model (the MLE
+    objective forwards only token_ids/padding_mask)."""
+    def run(model, batch, training=True):
+        def conditioned(inputs, training=None):
+            return model({**inputs, "preference": batch["preference"]}, training=training)
+        return objective(conditioned, batch, training)
+    return run
+
+
+def run_preference_vector(config, workdir, strategy):
+    """Trains DecoderLM(preference_dim=1) on sentences + sentiment; samples at +1 and -1."""
+    import numpy as np
+
+    from tfllm.bin import common
+    from tfllm.feedback import get_scorer
+    from tfllm.generation import generate
+    from tfllm.objectives import get_objective
+    from tfllm.tokenizers import Tokenizer
+
+    train = scored_sentences(config, "train")
+    tokenizer_dir = os.path.join(workdir, "tokenizer")
+    if os.path.isdir(tokenizer_dir):
+        tokenizer = Tokenizer.load(tokenizer_dir)
+    else:
+        t = config.tokenizer
+        tokenizer = Tokenizer.train([s for s, _ in train], t.vocabulary_size, kind=t.kind,
+                                    **dict(t.options))
+        tokenizer.save(tokenizer_dir)
+    objective = with_preference(get_objective(config.objective.name,
+                                              **dict(config.objective.options)))
+    trainer = common.make_trainer(
+        config, strategy, workdir,
+        lambda: common.build_model(config, tokenizer.vocabulary_size), objective,
+        sentence_batches(tokenizer, train, config))
+    common.save_model_config(workdir, trainer.model)
+    started = time.time()
+    result = trainer.train()
+    train_seconds = time.time() - started
+    trainer.close()
+    evaluation = config.evaluation
+    scorer = get_scorer("sentiment")
+    banned = [i for i in range(tokenizer.num_reserved_ids) if i != tokenizer.eos_id]
+    prompt = [tokenizer.bos_id] + tokenizer.encode(evaluation.prompt)
+    measured = {}
+    for value in evaluation.preference_values:
+        texts = []
+        for seed in range(evaluation.num_batches):
+            out = generate(trainer.model, [prompt] * evaluation.batch_size,
+                           evaluation.max_new_tokens, sampler="top_p", p=evaluation.top_p,
+                           temperature=evaluation.temperature, seed=seed,
+                           stop_token_ids=[tokenizer.eos_id], banned_token_ids=banned,
+                           preference=np.full((evaluation.batch_size, 1), value, np.float32))
+            texts += [tokenizer.decode(row) for row in out]
+        compound = [1.0 - 2.0 * s.document_score for s in scorer.score(texts)]
+        measured[f"{value:+g}"] = {
+            "mean_sentiment": float(np.mean(compound)),
+            "stderr": float(np.std(compound) / np.sqrt(len(compound))),
+            "fraction_positive": float(np.mean([c > 0.05 for c in compound])),
+            "fraction_negative": float(np.mean([c < -0.05 for c in compound])),
+            "samples": len(texts), "examples": texts[:3]}
+    return {"train_sentences": len(train),
+            "train_mean_sentiment": float(np.mean([v for _, v in train])),
+            "steps": result["step"], "train_seconds": round(train_seconds, 1),
+            "final_train_loss": result.get("train/loss"), "generations": measured}
+
+
+RUNNERS = {"seq2seq": run_seq2seq, "preference_vector": run_preference_vector}
+
+
+# ----------------------------------------------------------------------------- report
+def markdown(config, results, command):
+    """A results page: the command, the setting and a table of the measured numbers."""
+    lines = [f"# {config.evaluation.mode} results", "", "Command:", "", "```", command, "```",
+             ""]
+    if config.evaluation.mode == "seq2seq":
+        baseline = f"baseline_{config.evaluation.baseline}"
+        lines += [f"{results['train_pairs']} training pairs, {results['steps']} steps of batch "
+                  f"{config.training.batch_size} ({results['train_seconds']} s on this "
+                  f"machine); test split: {results['test_pairs']} pairs; decoding: "
+                  f"{config.evaluation.sampler}.", "",
+                  "| system | BLEU (sacrebleu) | ROUGE-L F |", "|---|---|---|"]
+        for name in ("model", baseline):
+            lines.append(f"| {name} | {results[name]['bleu']:.2f} | "
+                         f"{results[name]['rougeL']:.4f} |")
+        lines += ["", "Examples:", ""]
+        for ex in results["examples"]:
+            lines += [f"- reference: {ex['reference']!r}; model: {ex['model']!r}; "
+                      f"baseline: {ex['baseline']!r}"]
+    else:
+        lines += [f"{results['train_sentences']} training sentences (mean VADER compound "
+                  f"{results['train_mean_sentiment']:.3f}), {results['steps']} steps "
+                  f"({results['train_seconds']} s).", "",
+                  "| preference | samples | mean VADER compound (± s.e.) | positive | "
+                  "negative |", "|---|---|---|---|---|"]
+        for value, m in results["generations"].items():
+            lines.append(f"| {value} | {m['samples']} | {m['mean_sentiment']:.3f} ± "
+                         f"{m['stderr']:.3f} | {m['fraction_positive']:.2f} | "
+                         f"{m['fraction_negative']:.2f} |")
+        lines += ["", "Examples:", ""]
+        for value, m in results["generations"].items():
+            lines += [f"- {value}: {text!r}" for text in m["examples"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    from tfllm.bin import common
+
+    del argv
+    config = FLAGS.config
+    common.setup(config)
+    strategy = common.make_strategy(config)  # before any TensorFlow op
+    mode = config.evaluation.mode
+    if mode not in RUNNERS:
+        raise ValueError(f"config.evaluation.mode={mode!r}: expected one of {sorted(RUNNERS)}")
+    os.makedirs(FLAGS.workdir, exist_ok=True)
+    results = RUNNERS[mode](config, FLAGS.workdir, strategy)
+    common.write_json(os.path.join(FLAGS.workdir, "results.json"), results)
+    print(json.dumps({k: v for k, v in results.items() if k != "examples"}, indent=1))
+    if FLAGS.results:
+        command = " ".join([".venv/bin/python tools/app_experiments.py"] + sys.argv[1:])
+        common.write_json(FLAGS.results + ".json", results)
+        with open(FLAGS.results + ".md", "w", encoding="utf-8") as f:
+            f.write(markdown(config, results, command))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from tfllm.bin import common as _common
+    _common.define_flags()
+    flags.DEFINE_string("results", "", "also write RESULTS.md and RESULTS.json (no suffix)")
+    _common.run(main)
