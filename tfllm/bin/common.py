@@ -213,14 +213,20 @@ def load_model(workdir):
 
 # --------------------------------------------------------------------------- training
 def sample_fn(config, tokenizer):
-    """`(model, seed) -> texts`: config.training.num_samples continuations of the prompt."""
+    """`(model, seed) -> texts`: config.training.num_samples continuations of the prompt
+    (DecoderLM: prompt + continuation; Seq2SeqTransformer: the decoded target)."""
     from tfllm.generation import generate
 
+    from tfllm.models import Seq2SeqTransformer
+
     training = config.training
-    prompt = [tokenizer.bos_id] + tokenizer.encode(training.get("sample_prompt", ""))
+    text = tokenizer.encode(training.get("sample_prompt", ""))
     banned = list(tokenizer.control_token_ids.values())
 
     def sample(model, seed):
+        # A Seq2SeqTransformer's prompt is its encoder input (source + <eos>).
+        prompt = (text + [tokenizer.eos_id] if isinstance(model, Seq2SeqTransformer)
+                  else [tokenizer.bos_id] + text)
         ids = generate(model, [prompt] * training.num_samples, training.sample_length,
                        sampler="top_k", k=training.get("sample_top_k", 40),
                        temperature=training.get("sample_temperature", 1.0), seed=seed,
