@@ -8,9 +8,13 @@
         --config.data.test_file=test.tsv
     .venv/bin/python tools/app_experiments.py --config=configs/preference_vector_sentiment.py \
         --workdir=runs/preference_vector [--results=docs/results/apps]
+    .venv/bin/python tools/app_experiments.py --config=configs/classifier_sentiment.py \
+        --workdir=runs/classifier [--config.data.train_file=train.tsv ...]
 
 Each run trains with tfllm's Trainer (the config's objective, optimizer and schedule),
-evaluates on the test split and writes `<workdir>/results.json`; with --results it also
+evaluates on the test split (seq2seq: BLEU/ROUGE-L beside a trivial baseline;
+preference_vector: sentiment of samples at each vector value; classification: accuracy,
+P/R/F1 and a TensorBoard confusion-matrix image) and writes `<workdir>/results.json`; with --results it also
 writes RESULTS.json and RESULTS.md (a table with the exact command).
 """
 
@@ -28,7 +32,7 @@ FLAGS = flags.FLAGS
 # ------------------------------------------------------------------------- seq2seq data
 def read_pairs(config, split):
     """(source, target) pairs of `split` from config.data.corpus or the TSV/JSONL files."""
-    from tfllm.data import corpora, sources
+    from tfllm.data import corpora, seq2seq
 
     data = config.data
     if data.corpus:
@@ -37,11 +41,7 @@ def read_pairs(config, split):
         path = data.train_file if split == "train" else data.test_file
         if not path:
             raise ValueError(f"config.data.{split}_file is empty and config.data.corpus unset")
-        if path.endswith(".jsonl"):
-            pairs = [(r["source"], r["target"])
-                     for r in sources.read_jsonl(path, ("source", "target"))]
-        else:
-            pairs = list(sources.read_tsv(path, num_columns=2))
+        pairs = seq2seq.read_pairs(path)
     if not pairs:
         raise ValueError(f"the {split} split of {data.corpus or path} has no pairs")
     return pairs
@@ -251,7 +251,82 @@ def run_preference_vector(config, workdir, strategy):
             "final_train_loss": result.get("train/loss"), "generations": measured}
 
 
-RUNNERS = {"seq2seq": run_seq2seq, "preference_vector": run_preference_vector}
+# ------------------------------------------------------------------- classification
+SENTIMENT_CLASSES = ("negative", "neutral", "positive")
+
+
+def classification_examples(config, split):
+    """(text, label name) of `split`: config.data.train_file/test_file (TSV/JSONL), or
+    corpus sentences labelled by the sign of their VADER sentiment (|compound| < 0.05:
+    neutral)."""
+    from tfllm.data import classification
+
+    data = config.data
+    if data.corpus:
+        examples = [(text, SENTIMENT_CLASSES[(value > -0.05) + (value > 0.05)])
+                    for text, value in scored_sentences(config, split)]
+    else:
+        path = data.train_file if split == "train" else data.test_file
+        if not path:
+            raise ValueError(f"config.data.{split}_file is empty and config.data.corpus unset")
+        examples = classification.read_examples(path)
+    if not examples:
+        raise ValueError(f"the {split} split of {data.corpus or path} has no examples")
+    return examples
+
+
+def run_classification(config, workdir, strategy):
+    """Fine-tunes an EncoderClassifier; accuracy, P/R/F1 and the confusion matrix on test."""
+    import keras
+    import tensorflow as tf
+
+    from tfllm.bin import common
+    from tfllm.data.classification import make_classification_dataset
+    from tfllm.models import EncoderClassifier
+    from tfllm.objectives import get_objective
+    from tfllm.objectives.classification import evaluate_classifier
+    from tfllm.tokenizers import Tokenizer
+
+    train, test = classification_examples(config, "train"), classification_examples(config,
+                                                                                     "test")
+    names = list(config.data.label_names) or sorted({str(label) for _, label in train})
+    tokenizer_dir = os.path.join(workdir, "tokenizer")
+    if os.path.isdir(tokenizer_dir):
+        tokenizer = Tokenizer.load(tokenizer_dir)
+    else:
+        t = config.tokenizer
+        tokenizer = Tokenizer.train([text for text, _ in train], t.vocabulary_size,
+                                    kind=t.kind, **dict(t.options))
+        tokenizer.save(tokenizer_dir)
+    length, batch = int(config.data.sequence_length), int(config.training.batch_size)
+    model_fields = {k: v for k, v in dict(config.model).items() if k != "kind"}
+    trainer = common.make_trainer(
+        config, strategy, workdir,
+        lambda: EncoderClassifier(vocabulary_size=tokenizer.vocabulary_size,
+                                  num_classes=len(names), **model_fields),
+        get_objective(config.objective.name, **dict(config.objective.options)),
+        make_classification_dataset(train, tokenizer, length, batch, label_names=names,
+                                    repeat=True, drop_remainder=True))
+    started = time.time()
+    result = trainer.train()
+    train_seconds = time.time() - started
+    trainer.close()
+    keras.saving.save_model(trainer.model, os.path.join(workdir, "classifier.keras"))
+    writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "eval"))
+    metrics = evaluate_classifier(
+        trainer.model, make_classification_dataset(test, tokenizer, length, batch,
+                                                   label_names=names, shuffle=False),
+        names, writer=writer, step=result["step"])
+    majority = max(names, key=[label for _, label in train].count)
+    return {"train_examples": len(train), "test_examples": len(test), "classes": names,
+            "steps": result["step"], "train_seconds": round(train_seconds, 1),
+            "final_train_loss": result.get("train/loss"), "model": metrics,
+            "majority_class": majority, "majority_accuracy": sum(
+                label == majority for _, label in test) / len(test)}
+
+
+RUNNERS = {"seq2seq": run_seq2seq, "preference_vector": run_preference_vector,
+           "classification": run_classification}
 
 
 # ----------------------------------------------------------------------------- report
@@ -273,6 +348,17 @@ def markdown(config, results, command):
         for ex in results["examples"]:
             lines += [f"- reference: {ex['reference']!r}; model: {ex['model']!r}; "
                       f"baseline: {ex['baseline']!r}"]
+    elif config.evaluation.mode == "classification":
+        m = results["model"]
+        lines += [f"{results['train_examples']} training / {results['test_examples']} test "
+                  f"examples, classes {results['classes']}, {results['steps']} steps "
+                  f"({results['train_seconds']} s).", "",
+                  "| system | accuracy | macro F1 | micro F1 |", "|---|---|---|---|",
+                  f"| EncoderClassifier | {m['accuracy']:.3f} | {m['f1_macro']:.3f} | "
+                  f"{m['f1_micro']:.3f} |",
+                  f"| majority class ({results['majority_class']}) | "
+                  f"{results['majority_accuracy']:.3f} | | |", "",
+                  f"Confusion matrix (rows true, columns predicted): {m['confusion_matrix']}"]
     else:
         lines += [f"{results['train_sentences']} training sentences (mean VADER compound "
                   f"{results['train_mean_sentiment']:.3f}), {results['steps']} steps "

@@ -85,11 +85,37 @@ def test_with_preference_forwards_the_vector():
 
 
 def test_configs_build():
+    from tfllm.objectives import OBJECTIVES
+
     for rel in ("configs/code_to_docstring.py", "configs/seq2seq_translation.py",
-                "configs/preference_vector_sentiment.py"):
+                "configs/preference_vector_sentiment.py", "configs/classifier_sentiment.py",
+                "configs/chat_sft.py"):
         config = load(rel, "tfllm_config_" + os.path.basename(rel)[:-3]).get_config()
-        assert config.evaluation.mode in apps.RUNNERS
-        assert config.objective.name in ("seq2seq", "mle")
+        assert config.evaluation.mode in (*apps.RUNNERS, "lm")
+        assert config.objective.name in OBJECTIVES
+
+
+def test_tiny_classification_run(tmp_path):
+    texts = {"good": ["great fine nice", "nice good great"], "bad": ["awful bad poor",
+                                                                     "poor sad awful"]}
+    lines = [f"{t}\t{label}" for label, ts in texts.items() for t in ts] * 8
+    (tmp_path / "train.tsv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "test.tsv").write_text("\n".join(lines[:4]) + "\n")
+    config = load("configs/classifier_sentiment.py", "tfllm_config_cls").get_config()
+    config.data.corpus = ""
+    config.data.label_names = ()
+    config.data.train_file = str(tmp_path / "train.tsv")
+    config.data.test_file = str(tmp_path / "test.tsv")
+    config.tokenizer.kind = "byte"
+    config.model.update(num_layers=1, hidden_dim=16, intermediate_dim=32, num_heads=2)
+    config.training.update(steps=2, batch_size=8, jit_compile=False)
+    results = apps.run_classification(config, str(tmp_path / "run"), tf.distribute.get_strategy())
+    assert results["classes"] == ["bad", "good"] and results["test_examples"] == 4
+    assert sum(map(sum, results["model"]["confusion_matrix"])) == 4
+    assert results["majority_accuracy"] == 0.5
+    events = os.listdir(tmp_path / "run" / "tensorboard" / "eval")
+    assert any(name.startswith("events.") for name in events)
+    assert "| EncoderClassifier |" in apps.markdown(config, results, "cmd")
 
 
 def test_tiny_translation_run_writes_results(tmp_path):
