@@ -1,3 +1,4 @@
+# bazel: size=large
 """tools/app_experiments.py and the app configs: data, baseline, bad input, a tiny run."""
 
 import importlib.util

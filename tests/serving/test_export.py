@@ -1,3 +1,4 @@
+# bazel: size=large
 """Export: a SavedModel a bare TensorFlow process serves with the same text as tfllm."""
 
 import json
