@@ -68,7 +68,7 @@ def parse_args(argv=None):
     args = ap.parse_args(argv)
     defaults = {"train": (t["batch"], t["warmup_steps"], t["timed_steps"]),
                 "generate": (g["batch"], g["warmup_runs"], g["timed_runs"]),
-                "data": (t["batch"], 1, t["timed_steps"])}[args.task]
+                "data": (t["batch"], 1, 100)}[args.task]
     for name, default in zip(("batch", "warmup", "steps"), defaults):
         if getattr(args, name) is None:
             setattr(args, name, default)

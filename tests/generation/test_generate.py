@@ -43,11 +43,9 @@ def sequence_log_prob(model, sequence, prompt_length):
 
 
 @pytest.mark.parametrize("position", ["learned", "rotary"])
-def test_cached_greedy_equals_full_recompute(position):
-    import keras
-    keras.utils.set_random_seed(3)
-    lm = DecoderLM.from_preset("tiny", vocabulary_size=VOCAB, max_sequence_length=24,
-                               position=position)
+def test_cached_greedy_equals_full_recompute(model, position):
+    lm = model if position == "learned" else DecoderLM.from_preset(
+        "tiny", vocabulary_size=VOCAB, max_sequence_length=24, position=position)
     prompt = prompts()
     expected, expected_log_probs = greedy_by_recompute(lm, prompt, 8)
     np.testing.assert_array_equal(generate(lm, prompt, 8), expected)
@@ -93,22 +91,22 @@ def test_ragged_batch_rows_equal_rows_alone(model):
 
 def test_beam_width_one_equals_greedy(model):
     prompt = prompts()
-    np.testing.assert_array_equal(generate(model, prompt, 7, sampler="beam", num_beams=1),
-                                  generate(model, prompt, 7))
+    np.testing.assert_array_equal(generate(model, prompt, 8, sampler="beam", num_beams=1),
+                                  generate(model, prompt, 8))
 
 
 def test_beam_search_log_prob_at_least_greedy(model):
-    prompt = prompts(batch=4, seed=5)
-    greedy = generate(model, prompt, 6)
-    beam = generate(model, prompt, 6, sampler="beam", num_beams=4)
+    prompt = prompts(seed=5)
+    greedy = generate(model, prompt, 8)
+    beam = generate(model, prompt, 8, sampler="beam", num_beams=4)
     for g, b in zip(greedy, beam):
         assert sequence_log_prob(model, b, 4) >= sequence_log_prob(model, g, 4) - 1e-5
     assert any(not np.array_equal(g, b) for g, b in zip(greedy, beam))
 
 
 def test_beam_stop_tokens_and_length_penalty(model):
-    prompt = prompts(batch=2)
-    stop = int(generate(model, prompt, 3)[0, 5])
+    prompt = prompts()
+    stop = int(generate(model, prompt, 8)[0, 5])
     out = generate(model, prompt, 8, sampler="beam", num_beams=3, stop_token_ids=[stop],
                    length_penalty=0.6, pad_token_id=0)
     for row in out:
@@ -127,10 +125,10 @@ def test_top_k_one_and_tiny_top_p_equal_greedy(model):
 
 
 def test_same_seed_same_output_and_seeds_differ(model):
-    prompt = prompts(batch=4)
-    a = generate(model, prompt, 10, sampler="top_k", k=20, temperature=1.5, seed=11)
-    b = generate(model, prompt, 10, sampler="top_k", k=20, temperature=1.5, seed=11)
-    c = generate(model, prompt, 10, sampler="top_k", k=20, temperature=1.5, seed=12)
+    prompt = prompts()
+    a = generate(model, prompt, 8, sampler="top_k", k=20, temperature=1.5, seed=11)
+    b = generate(model, prompt, 8, sampler="top_k", k=20, temperature=1.5, seed=11)
+    c = generate(model, prompt, 8, sampler="top_k", k=20, temperature=1.5, seed=12)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -209,12 +207,12 @@ def test_sample_tokens_saved_model_with_symbolic_shapes(model, tmp_path):
 
 
 def test_repeated_calls_reuse_the_compiled_program(model):
-    from tfllm.generation.generate import _COMPILED
-    generate(model, prompts(), 3)
+    from tfllm.generation.generate import _COMPILED, DEFAULTS, _static_key
+    generate(model, prompts(), 8)
     count = len(_COMPILED[model])
-    run = next(iter(_COMPILED[model].values()))
+    run = _COMPILED[model][_static_key("greedy", 8, DEFAULTS)]
     traces = run.experimental_get_tracing_count()
-    generate(model, prompts(seed=1), 3)
+    generate(model, prompts(seed=1), 8, seed=5)
     assert len(_COMPILED[model]) == count and run.experimental_get_tracing_count() == traces
 
 

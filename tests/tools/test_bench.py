@@ -24,6 +24,7 @@ def run_bench(repo_root, *argv):
      ("step_s", "first_step_s", "loss_first", "flops_per_token", "params")),
     ("generate", ["--batch", "2", "--prompt-len", "4", "--new-tokens", "6"],
      ("run_s", "first_run_s", "new_tokens_per_s", "first_tokens")),
+    ("data", ["--batch", "2", "--seq", "16"], ("first_batch_s", "batches_per_s")),
 ])
 def test_bench_prints_one_json_line_with_fields(repo_root, task, extra, fields):
     record = run_bench(repo_root, "--task", task, *TINY, *extra)
@@ -32,6 +33,9 @@ def test_bench_prints_one_json_line_with_fields(repo_root, task, extra, fields):
     assert record["intra_threads"] == 2 and record["inter_threads"] == 1
     for field in fields:
         assert field in record, field
+    if task == "data":
+        assert record["num_batches"] == 2 and record["sequence_length"] == 16
+        return
     timing = record["step_s" if task == "train" else "run_s"]
     assert timing["n"] == 2 and timing["min"] <= timing["median"] <= timing["max"]
 
