@@ -1,4 +1,4 @@
-"""The small LM for the RL sentiment experiment: python_docs_text, byte tokenizer, minutes on 2 CPUs.
+"""The small LM of the RL sentiment experiment: python_docs_text, bytes, minutes on 2 CPUs.
 
     tfllm-pretrain --config=configs/rl_sentiment_lm.py --workdir=runs/rl_sentiment_lm
 """

@@ -133,6 +133,7 @@ def main(argv):
 
     from tfllm.rl import save_policy
     from tfllm.tokenizers import Tokenizer
+    from tfllm.training.checkpoints import model_trackables
 
     config = FLAGS.config
     common.setup(config)
@@ -158,7 +159,7 @@ def main(argv):
         config, lambda i: environment(config, tokenizer, "train", reward, seed + 10 * i),
         agent, [buffer.add_batch])
 
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=agent.optimizer,
+    checkpoint = tf.train.Checkpoint(**model_trackables(model), optimizer=agent.optimizer,
                                      kl_coef=agent.kl_controller.coef,
                                      step=agent.train_step_counter)
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), 2)

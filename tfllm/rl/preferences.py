@@ -62,7 +62,8 @@ def scorer_pairs(model, tokenizer, prompts, reward, max_new_tokens, seed=0, top_
         texts = [tokenizer.decode(row[len(p):]) for row, p in zip(rows, doubled)]
         rewards = [float(r) for r in reward(texts)]
         for i, prompt in enumerate(chunk):
-            (a, ra), (b, rb) = (texts[2 * i], rewards[2 * i]), (texts[2 * i + 1], rewards[2 * i + 1])
+            a, b = texts[2 * i], texts[2 * i + 1]
+            ra, rb = rewards[2 * i], rewards[2 * i + 1]
             if abs(ra - rb) <= min_margin or a == b:
                 continue
             if rb > ra:
