@@ -70,7 +70,7 @@ def get_config(objective="conditional"):
     config.evaluation = dict(
         mode="phf", scorer="pep8", num_samples=64, max_new_tokens=128, temperature=0.7,
         top_p=0.9, seed=0, control="<|good|>" if objective == "conditional" else "",
-        num_prompts=16, prompt_lines=3, max_prompt_tokens=120, batches=16,
+        num_prompts=16, prompt_lines=3, max_prompt_tokens=120, batches=16, complete_lines=True,
         reference_workdir="")
     if objective == "filtering":
         config.data.filter_threshold = 0.002361

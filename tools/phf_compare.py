@@ -29,7 +29,8 @@ COLUMNS = (  # (metrics key, table header, format)
     ("diversity/self_bleu", "Self-BLEU", "{:.1f}"),
     ("unconditional/mean_chars", "sample chars", "{:.0f}"),
     ("tokens_trained", "tokens trained", "{:,}"),
-    ("wall_s", "wall s", "{:.0f}"),
+    ("train_s", "train s", "{:.0f}"),
+    ("wall_s", "train+eval s", "{:.0f}"),
 )
 
 
@@ -132,12 +133,20 @@ def main(argv=None):
     parser.add_argument("--num_samples", type=int, default=64)
     parser.add_argument("--root", default=os.path.join(ROOT, "runs", "phf_compare"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "results"))
+    parser.add_argument("--reevaluate", action="store_true",
+                        help="reuse finished runs under --root: only evaluate them again, "
+                        "keeping the train_s / wall_s recorded in <out>/phf_pep8.json")
     args = parser.parse_args(argv)
     objectives = args.objectives.split(",")
     if objectives[0] != "mle":
         raise SystemExit("phf_compare: --objectives must start with mle (the KL reference)")
     sys.path.insert(0, ROOT)
     patch_pycodestyle()
+    results_path = os.path.join(args.out, "phf_pep8.json")
+    previous = {}
+    if args.reevaluate:
+        with open(results_path, encoding="utf-8") as f:
+            previous = json.load(f)["results"]
     results = {}
     for name in objectives:
         config = load_config(name)
@@ -149,12 +158,15 @@ def main(argv=None):
         config.evaluation.reference_workdir = os.path.join(args.root, "mle")
         config.training.progress = False
         workdir = os.path.join(args.root, name)
-        if os.path.isdir(workdir):
-            raise SystemExit(f"phf_compare: {workdir} exists; remove it or pass another --root")
+        if os.path.isdir(workdir) != args.reevaluate:
+            raise SystemExit(f"phf_compare: {workdir} must {'' if args.reevaluate else 'not '}"
+                             "exist (see --reevaluate and --root)")
         results[name] = train_and_evaluate(config, workdir)
+        if args.reevaluate:  # the trainer found the finished run and trained no step
+            results[name].update({k: previous[name][k] for k in ("train_s", "wall_s")})
         print(json.dumps({name: results[name]}), flush=True)
         os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "phf_pep8.json"), "w", encoding="utf-8") as f:
+        with open(results_path, "w", encoding="utf-8") as f:
             json.dump({"budget": vars(args), "results": results}, f, indent=2, sort_keys=True)
         with open(os.path.join(args.out, "phf_pep8.md"), "w", encoding="utf-8") as f:
             f.write(markdown(results, args))

@@ -109,3 +109,10 @@ def test_control_token_report(rigged_lm, tokenizer):
         f"--- {c} sample {i}" for c in ("<|good|>", "<|bad|>") for i in (1, 2, 3, 4)]
     for header, text in zip(lines[::2], lines[1::2]):
         assert header.endswith(f"count_z score {text.count('z') / 12:.4f}")
+
+
+def test_complete_lines_drops_an_unfinished_line(rigged_lm, tokenizer):
+    # The rigged model writes letters only: no line is ever finished.
+    texts = preference.sample(rigged_lm, tokenizer, [""] * 4, 12, control="<|good|>",
+                              complete_lines=True, sampler="top_p", p=1.0, seed=3)
+    assert texts == [""] * 4

@@ -6,7 +6,8 @@ measures, with the scorer `config.evaluation.scorer` (misalignment, lower is bet
 - unconditional/*: N samples from `<eos>` (conditional models: `<eos> <|good|>`, set by
   `config.evaluation.control`), temperature 0.7, top-p 0.9: mean misalignment, the
   character-weighted misalignment (PEP8: violations per character), the fraction of
-  samples over the scorer's threshold, the mean sample length;
+  samples over the scorer's threshold, the mean sample length; with
+  `config.evaluation.complete_lines` samples are scored up to their last line break;
 - prompted/*: the same for continuations of the first lines of held-out (test) files;
 - validation/*: LM loss and perplexity on the validation split, built like the training
   data (`lm_dataset`); labels that are control tokens are not counted;
@@ -175,7 +176,7 @@ def evaluate(config, model, tokenizer, workdir, reference=None):
     scorer = get_scorer(e.scorer)
     control = e.get("control") or None
     options = dict(control=control, sampler="top_p", temperature=e.temperature, p=e.top_p,
-                   seed=e.seed)
+                   seed=e.seed, complete_lines=e.get("complete_lines", False))
     prompts = [""] * e.num_samples + heldout_prompts(config, tokenizer, e.num_prompts,
                                                      e.prompt_lines, e.max_prompt_tokens)
     samples = preference.sample_and_score(model, tokenizer, scorer, prompts, e.max_new_tokens,

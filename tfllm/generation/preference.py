@@ -74,10 +74,16 @@ def sample_token_ids(model, tokenizer, prompts, max_new_tokens, control=None,
     return ids, [out[len(prompt):] for out, prompt in zip(outputs, ids)]
 
 
-def sample(model, tokenizer, prompts, max_new_tokens, **options):
-    """Continuation texts of `prompts`: `sample_token_ids` decoded (special tokens dropped)."""
+def sample(model, tokenizer, prompts, max_new_tokens, complete_lines=False, **options):
+    """Continuation texts of `prompts`: `sample_token_ids` decoded (special tokens dropped).
+
+    With `complete_lines`, each text is cut after its last line break, so a line cut
+    short by `max_new_tokens` is not scored (for PEP8 it would always add W292, "no
+    newline at end of file").
+    """
     _, continuations = sample_token_ids(model, tokenizer, prompts, max_new_tokens, **options)
-    return [tokenizer.decode(ids) for ids in continuations]
+    texts = [tokenizer.decode(ids) for ids in continuations]
+    return [t[:t.rfind("\n") + 1] for t in texts] if complete_lines else texts
 
 
 def sample_and_score(model, tokenizer, scorer, prompts, max_new_tokens, **options):
