@@ -25,7 +25,7 @@ def get_config():
     config.data.max_target_length = 24
     config.model.max_sequence_length = 128
     config.tokenizer.vocabulary_size = 2000
-    config.training.steps = 800
+    config.training.steps = 400
     config.training.batch_size = 32
     config.training.sample_prompt = "def add(a, b):\n    return a + b\n"
     config.evaluation.max_examples = 450

@@ -26,10 +26,10 @@ def get_config():
     config.schedule = dict(peak_learning_rate=2e-3, warmup_steps=50, decay="cosine",
                            decay_steps=0, final_fraction=0.1)
     config.training = dict(
-        steps=400, batch_size=32, accumulation_steps=1, clip_norm=1.0, precision="float32",
+        steps=250, batch_size=32, accumulation_steps=1, clip_norm=1.0, precision="float32",
         jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
-        log_every=50, eval_every=0, eval_steps=4,
-        checkpoint_every_steps=400, checkpoint_every_minutes=0.0, keep_checkpoints=2,
+        log_every=25, eval_every=0, eval_steps=4,
+        checkpoint_every_steps=125, checkpoint_every_minutes=0.0, keep_checkpoints=2,
         early_stopping_metric="", early_stopping_mode="min", early_stopping_patience=3,
         sample_every=0, num_samples=2, sample_length=16, sample_prompt="",
         sample_top_k=40, sample_temperature=1.0, sample_scorer="",

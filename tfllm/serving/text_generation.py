@@ -12,20 +12,23 @@ max_new_tokens only bounds the loop (the KV cache has a static size).
 import tensorflow as tf
 
 from tfllm.generation.decoding import decode, setup
-from tfllm.generation.sampling import banned_mask
+from tfllm.generation.sampling import apply_ban, banned_mask
 
 
 class ServingAdapter:
     """Wraps a generation adapter for runtime settings: the KV cache always has the
     model's max_sequence_length slots (a static shape whatever max_new_tokens is; slots
-    past the current position are masked), and logits keep only the top `k` per row."""
+    past the current position are masked), and logits keep only the top `k` allowed
+    (not banned) tokens per row."""
 
-    def __init__(self, adapter, k, cache_length):
+    def __init__(self, adapter, k, cache_length, ban):
         self.adapter = adapter
         self.k = k
         self.cache_length = cache_length
+        self.ban = ban
 
     def _filter(self, logits):
+        logits = apply_ban(logits, self.ban)
         vocabulary_size = logits.shape[-1]
         k = tf.where(self.k > 0, tf.minimum(self.k, vocabulary_size), vocabulary_size)
         threshold = tf.gather(tf.sort(logits, axis=-1, direction="DESCENDING"), k - 1, axis=-1)
@@ -106,7 +109,7 @@ class TextGenerationFunction:
             preference = tf.tile(self.preference, [tf.shape(ids)[0], 1])
         adapter, tokens, token_lengths = setup(self.model, ids, lengths, preference,
                                                start_token_id=self.tokenizer.bos_id)
-        adapter = ServingAdapter(adapter, tf.cast(top_k, tf.int32), limit)
+        adapter = ServingAdapter(adapter, tf.cast(top_k, tf.int32), limit, self.ban)
         seed = tf.stack([tf.cast(seed, tf.int32), tf.constant(0, tf.int32)])
 
         def run(greedy):
