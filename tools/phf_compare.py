@@ -89,6 +89,13 @@ def markdown(results, args):
              f"{args.max_files} stdlib files; measured by `tools/phf_compare.py` on a shared "
              "2-core CPU. Lower misalignment is better; samples at temperature 0.7, top-p 0.9 "
              "(conditional: prompted with `<|good|>`).", "",
+             "Method (tfllm/evaluation/phf.py): violations/char are pycodestyle violations "
+             "over characters of all samples, each scored up to its last complete line; "
+             "'prompted' continues the first lines of held-out (test) files; the validation "
+             "loss is measured on the data as each objective trains on it (conditional: with "
+             "control tokens, whose labels are not counted; filtering: unfiltered); KL is the "
+             "Monte-Carlo estimate on temperature-1 samples against the MLE run (for MLE "
+             "itself only the banned control tokens' mass).", "",
              "| objective | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
              "|---" * (len(COLUMNS) + 1) + "|"]
     for name, metrics in results.items():
