@@ -13,7 +13,7 @@ def get_config():
     config = ml_collections.ConfigDict()
     config.init_from = ""
     config.data = dict(format="preference", train_file="", eval_file="",
-                       sequence_length=48, shuffle_seed=0)
+                       sequence_length=80, shuffle_seed=0)
     config.objective = dict(name="dpo", options={"beta": 0.1, "loss_type": "sigmoid"})
     config.optimizer = dict(weight_decay=0.0, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
     config.schedule = dict(peak_learning_rate=3e-4, warmup_steps=20, decay="cosine",

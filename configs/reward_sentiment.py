@@ -15,12 +15,12 @@ def get_config():
     config.init_from = ""
     config.model = dict(kind="decoder_lm", num_layers=2, num_heads=2, hidden_dim=64,
                         intermediate_dim=128, max_sequence_length=64)
-    config.data = dict(corpus="python_docs_text", files="", sequence_length=48, max_files=0)
+    config.data = dict(corpus="python_docs_text", files="", sequence_length=80, max_files=0)
     config.tokenizer = dict(kind="byte", vocabulary_size=512, control_tokens=(), options={})
     config.pairs = dict(file="", validation_file="", validation_fraction=0.1,
                         scorer="sentiment", scorer_options={"prefer": "positive"},
                         sample_from="", num_prompts=2048, num_validation=256, prompt_tokens=8,
-                        max_new_tokens=32, top_k=0, temperature=1.0, min_margin=0.0)
+                        max_new_tokens=64, top_k=0, temperature=1.0, min_margin=0.0)
     config.objective = dict(name="bradley_terry", options={})
     config.optimizer = dict(weight_decay=0.0, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
     config.schedule = dict(peak_learning_rate=1e-3, warmup_steps=20, decay="cosine",
