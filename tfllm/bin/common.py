@@ -20,15 +20,17 @@ FLAGS = flags.FLAGS
 
 
 def define_flags(config_required=True):
-    """--config (ml_collections config file, fields overridable), --workdir, --strategy."""
-    from tfllm.training.strategies import STRATEGIES
+    """--config (ml_collections config file, fields overridable), --workdir, --strategy.
 
+    Nothing here imports TensorFlow: flag errors print one clean line.
+    """
     config_flags.DEFINE_config_file(
         "config", None, "experiment config file (configs/*.py); override fields with "
         "--config.section.field=value", lock_config=True)
     flags.DEFINE_string("workdir", None, "run directory: checkpoints, TensorBoard, tokenizer",
                         required=True)
-    flags.DEFINE_enum("strategy", "one_device", STRATEGIES, "tf.distribute strategy")
+    flags.DEFINE_string("strategy", "one_device", "tf.distribute strategy: one_device, "
+                        "mirrored, multi_worker_mirrored or tpu")
     flags.DEFINE_integer("cpu_devices", 2, "logical CPU devices for --strategy=mirrored "
                          "without GPUs")
     if config_required:
@@ -37,11 +39,11 @@ def define_flags(config_required=True):
 
 def run(main):
     """absl.app.run(main), with bad input reported as one line on stderr and exit status 1."""
-    from tfllm.training import TrainingDiverged
-
     def guarded(argv):
         if len(argv) > 1:
             fail(f"unexpected arguments {argv[1:]}")
+        from tfllm.training import TrainingDiverged
+
         try:
             main(argv)
         except (ValueError, KeyError, AttributeError, OSError, TrainingDiverged) as e:
@@ -50,6 +52,12 @@ def run(main):
     from absl import logging
 
     def parse(argv):
+        if "--help" in argv[1:] or "-h" in argv[1:]:
+            print(sys.modules[main.__module__].__doc__.strip() + "\n")
+            for module in sorted(FLAGS.flags_by_module_dict()):
+                if module.startswith("tfllm."):
+                    print(FLAGS.module_help(module))
+            sys.exit(0)
         for arg in argv[1:]:
             if arg.startswith("--config="):
                 path = arg.split("=", 1)[1].split(":", 1)[0]
@@ -91,8 +99,11 @@ def setup(config):
 
 
 def make_strategy(config):
+    """The --strategy; the CPU is split into --cpu_devices only for mirrored ones."""
     from tfllm.training import make_strategy as make
-    return make(FLAGS.strategy, num_cpu_devices=FLAGS.cpu_devices,
+
+    cpus = 0 if FLAGS.strategy == "one_device" else FLAGS.cpu_devices
+    return make(FLAGS.strategy, num_cpu_devices=cpus,
                 tpu=config.training.get("tpu", ""))
 
 
