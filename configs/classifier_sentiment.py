@@ -24,7 +24,7 @@ def get_config():
                        test_file="", label_names=("negative", "neutral", "positive"),
                        sequence_length=64, min_characters=30, max_characters=240,
                        shuffle_seed=0)
-    config.tokenizer = dict(kind="wordpiece", vocabulary_size=2000, control_tokens=(),
+    config.tokenizer = dict(kind="wordpiece", vocabulary_size=1200, control_tokens=(),
                             options={})
     config.objective = dict(name="classification", options=dict(label_smoothing=0.0))
     config.optimizer = dict(weight_decay=0.01, beta_1=0.9, beta_2=0.98, epsilon=1e-8)
