@@ -179,6 +179,26 @@ def lm_dataset(config, tokenizer, split, repeat):
                            repeat=repeat, **options)
 
 
+def seq2seq_pairs(config, split, path=""):
+    """(source, target) pairs of `split` ("train" | "test") from `path` (TSV/JSONL), else
+    config.data.<split>_file, else the embedded config.data.corpus ([] for a missing test split)."""
+    from tfllm.data import corpora
+    from tfllm.data.seq2seq import read_pairs
+
+    path = path or config.data.get(f"{split}_file", "")
+    if path:
+        pairs = read_pairs(path)
+    elif config.data.get("corpus"):
+        pairs = list(corpora.load(config.data.corpus, split=split).pairs)
+    elif split == "train":
+        raise ValueError("seq2seq training needs --train_file, config.data.train_file "
+                         "or config.data.corpus")
+    else:
+        return []
+    limit = config.data.get("max_train_pairs", 0) if split == "train" else 0
+    return pairs[:limit] if limit else pairs
+
+
 # ----------------------------------------------------------------------------- model
 MODEL_FILE = "model.json"
 

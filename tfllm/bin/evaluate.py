@@ -3,8 +3,9 @@
     tfllm-evaluate --workdir=runs/lm_small [--config=configs/lm_small.py]
 
 The config defaults to <workdir>/config.json. config.evaluation.mode picks the
-evaluation: "lm" (perplexity and token accuracy on config.evaluation.split) or "phf"
-(tfllm.evaluation.phf.evaluate: misalignment scores of samples).
+evaluation: "lm" (perplexity and token accuracy on config.evaluation.split), "seq2seq"
+(BLEU and ROUGE-L of decoded test pairs) or "phf" (tfllm.evaluation.phf.evaluate:
+misalignment scores of samples).
 """
 
 import os
@@ -24,6 +25,34 @@ def config_of(workdir):
     return ml_collections.ConfigDict(common.read_json(os.path.join(workdir, "config.json")))
 
 
+def evaluate_seq2seq(config, model, tokenizer):
+    """BLEU / ROUGE-L of the model's decoded targets on the test pairs."""
+    from tfllm.evaluation import text_metrics
+    from tfllm.generation import generate
+
+    e = config.evaluation
+    pairs = common.seq2seq_pairs(config, "test")
+    pairs = pairs[:e.max_examples] if e.get("max_examples") else pairs
+    if not pairs:
+        raise ValueError("seq2seq evaluation: no test pairs (config.data.test_file or "
+                         "config.data.corpus)")
+    length = int(config.data.max_source_length)
+    sources = [(ids + [tokenizer.eos_id])[:length]
+               for ids in tokenizer.encode([s for s, _ in pairs])]
+    options = dict(stop_token_ids=[tokenizer.eos_id], pad_token_id=tokenizer.pad_id)
+    if e.get("sampler", "greedy") == "beam":
+        options.update(num_beams=e.num_beams, length_penalty=e.length_penalty)
+    hypotheses = []
+    for start in range(0, len(sources), 64):
+        out = generate(model, sources[start:start + 64], int(e.max_new_tokens),
+                       sampler=e.get("sampler", "greedy"), **options)
+        hypotheses += [tokenizer.decode(row) for row in out]
+    references = [t for _, t in pairs]
+    return {"bleu": text_metrics.bleu(hypotheses, references),
+            "rougeL": text_metrics.rouge(hypotheses, references, types=("rougeL",))["rougeL"],
+            "examples": len(pairs)}
+
+
 def main(argv):
     config = config_of(FLAGS.workdir)
     from tfllm.tokenizers import Tokenizer
@@ -36,12 +65,14 @@ def main(argv):
 
         dataset = common.lm_dataset(config, tokenizer, config.evaluation.split, repeat=False)
         metrics = evaluate_lm(model, dataset, config.evaluation.get("batches", 0))
+    elif mode == "seq2seq":
+        metrics = evaluate_seq2seq(config, model, tokenizer)
     elif mode == "phf":
         from tfllm.evaluation import phf
 
         metrics = phf.evaluate(config, model, tokenizer, FLAGS.workdir)
     else:
-        raise ValueError(f"config.evaluation.mode={mode!r}: expected 'lm' or 'phf'")
+        raise ValueError(f"config.evaluation.mode={mode!r}: expected 'lm', 'seq2seq' or 'phf'")
     out = os.path.join(FLAGS.workdir, "eval")
     common.write_json(os.path.join(out, "metrics.json"), metrics)
     from tfllm.training.summaries import Summaries

@@ -39,25 +39,6 @@ def data_file(config, split):
     return flag or config.data.get("train_file" if split == "train" else "test_file", "")
 
 
-def seq2seq_pairs(config, split):
-    """(source, target) pairs of `split` ("train" | "test") from the file or the corpus."""
-    from tfllm.data import corpora
-    from tfllm.data.seq2seq import read_pairs
-
-    path = data_file(config, split)
-    if path:
-        pairs = read_pairs(path)
-    elif config.data.get("corpus"):
-        pairs = list(corpora.load(config.data.corpus, split=split).pairs)
-    elif split == "train":
-        raise ValueError("seq2seq fine-tuning needs --train_file, config.data.train_file "
-                         "or config.data.corpus")
-    else:
-        return []
-    limit = config.data.get("max_train_pairs", 0) if split == "train" else 0
-    return pairs[:limit] if limit else pairs
-
-
 def seq2seq_dataset(config, tokenizer, pairs, train):
     """Seq2seq batches padded to the fixed config.data lengths (one XLA compilation)."""
     import tensorflow as tf
@@ -124,7 +105,8 @@ def datasets(config, workdir):
     if kind not in KINDS:
         raise ValueError(f"config.data.kind={kind!r}: expected one of {KINDS}")
     if kind == "seq2seq":
-        train, test = seq2seq_pairs(config, "train"), seq2seq_pairs(config, "test")
+        train = common.seq2seq_pairs(config, "train", data_file(config, "train"))
+        test = common.seq2seq_pairs(config, "test", data_file(config, "test"))
         tokenizer = tokenizer_for(config, workdir, lambda: [x for pair in train for x in pair])
         return (tokenizer, seq2seq_dataset(config, tokenizer, train, True),
                 seq2seq_dataset(config, tokenizer, test, False) if test else None)
@@ -142,6 +124,9 @@ def main(argv):
     common.setup(config)
     strategy = common.make_strategy(config)
     os.makedirs(FLAGS.workdir, exist_ok=True)
+    for split, field in (("train", "train_file"), ("test", "test_file")):
+        if field in config.data:  # config.json then names the data tfllm-evaluate reads
+            config.data[field] = data_file(config, split)
     common.write_json(os.path.join(FLAGS.workdir, "config.json"), config.to_dict())
     tokenizer, train_data, eval_data = datasets(config, FLAGS.workdir)
 

@@ -26,19 +26,26 @@ flags.DEFINE_integer("seed", 0, "sampling seed")
 
 
 def complete(model, tokenizer, prompts, seed):
-    """Continuations (text after each prompt) of `prompts`."""
+    """Continuations (text after each prompt) of `prompts`; a Seq2SeqTransformer's targets."""
     from tfllm.generation import generate
+    from tfllm.models import Seq2SeqTransformer
 
     options = {"greedy": {}, "top_k": {"k": FLAGS.top_k, "temperature": FLAGS.temperature},
                "top_p": {"p": FLAGS.top_p, "temperature": FLAGS.temperature},
                "beam": {"num_beams": FLAGS.num_beams}}[FLAGS.sampler]
-    ids = [[tokenizer.bos_id] + tokenizer.encode(p) for p in prompts]
-    limit = model.max_sequence_length - FLAGS.max_new_tokens
-    ids = [row[-limit:] if limit > 0 else row for row in ids]
+    seq2seq = isinstance(model, Seq2SeqTransformer)  # the prompt is the encoder input
+    if seq2seq:
+        ids = [(tokenizer.encode(p) + [tokenizer.eos_id])[:model.max_sequence_length]
+               for p in prompts]
+    else:
+        ids = [[tokenizer.bos_id] + tokenizer.encode(p) for p in prompts]
+        limit = model.max_sequence_length - FLAGS.max_new_tokens
+        ids = [row[-limit:] if limit > 0 else row for row in ids]
     outputs = generate(model, ids, FLAGS.max_new_tokens, sampler=FLAGS.sampler, seed=seed,
                        stop_token_ids=[tokenizer.eos_id], pad_token_id=tokenizer.pad_id,
                        banned_token_ids=list(tokenizer.control_token_ids.values()), **options)
-    return [tokenizer.decode(out[len(row):]) for out, row in zip(outputs, ids)]
+    return [tokenizer.decode(out if seq2seq else out[len(row):])
+            for out, row in zip(outputs, ids)]
 
 
 def chat(model, tokenizer):
@@ -61,7 +68,10 @@ def chat(model, tokenizer):
 def main(argv):
     from tfllm.tokenizers import Tokenizer
 
+    from tfllm.models import Seq2SeqTransformer
+
     model = common.load_model(FLAGS.workdir)
+    seq2seq = isinstance(model, Seq2SeqTransformer)
     tokenizer = Tokenizer.load(os.path.join(FLAGS.workdir, "tokenizer"))
     if FLAGS.interactive:
         try:
@@ -79,7 +89,7 @@ def main(argv):
         raise ValueError("no prompts: pass --prompt, --prompts_file or --interactive")
     for i, (prompt, text) in enumerate(zip(prompts, complete(model, tokenizer, prompts,
                                                              FLAGS.seed))):
-        print(f"--- sample {i}\n{prompt}{text}")
+        print(f"--- sample {i}\n{text if seq2seq else prompt + text}")
 
 
 def run():

@@ -70,7 +70,9 @@ def model_trackables(model, name="model"):
     The object graph of a Keras 3 model misses variables of layers kept in plain lists
     (e.g. the Transformer blocks); the path-keyed dict saves every variable.
     """
-    return {name: model, f"{name}_weights": {v.path: v for v in model.variables}}
+    prefix = model.name + "/"  # paths without the model's (per-process unique) name
+    return {name: model, f"{name}_weights": {v.path.removeprefix(prefix): v
+                                              for v in model.variables}}
 
 
 def restore_newest(checkpoint, paths, partial=False):
@@ -78,16 +80,16 @@ def restore_newest(checkpoint, paths, partial=False):
 
     An unreadable checkpoint (truncated or corrupt files) is skipped with a warning and
     the previous one is tried. `partial`: the checkpoint may hold more than
-    `checkpoint` tracks (e.g. restoring only the model). Returns the path, or None when
+    `checkpoint` tracks (e.g. restoring only the model); every variable of `checkpoint`
+    must be restored either way. Returns the path, or None when
     `paths` is empty; ValueError when none can be read.
     """
     for path in reversed(list(paths)):
         try:
             status = checkpoint.restore(path)
+            status.assert_existing_objects_matched()
             if partial:
                 status.expect_partial()
-            else:
-                status.assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, AssertionError, IndexError) as e:
             text = str(e).strip()
             logging.warning("checkpoint %s is unreadable (%s); trying the previous one",
