@@ -34,20 +34,6 @@ COLUMNS = (  # (metrics key, table header, format)
 )
 
 
-def patch_pycodestyle():
-    """pycodestyle 2.15.0's _is_string_literal raises IndexError on a logical line that is
-    a lone string prefix (e.g. a generated line `b`), which crashes the PEP8 scorer on
-    model samples. Same semantics, without the IndexError (such a line is no literal)."""
-    import pycodestyle
-
-    def is_string_literal(line):
-        if line[:1] in pycodestyle._STRING_PREFIXES:
-            line = line[1:]
-        return line[:1] in ('"', "'")
-
-    pycodestyle._is_string_literal = is_string_literal
-
-
 def load_config(objective):
     path = os.path.join(ROOT, "configs", "phf_pep8.py")
     spec = importlib.util.spec_from_file_location("phf_pep8", path)
@@ -148,7 +134,6 @@ def main(argv=None):
     if objectives[0] != "mle":
         raise SystemExit("phf_compare: --objectives must start with mle (the KL reference)")
     sys.path.insert(0, ROOT)
-    patch_pycodestyle()
     results_path = os.path.join(args.out, "phf_pep8.json")
     previous = {}
     if args.reevaluate:
