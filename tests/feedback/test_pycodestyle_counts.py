@@ -36,6 +36,6 @@ def test_real_module_total_matches_pycodestyle():
 
 
 def test_lone_string_prefix_line_does_not_crash():
-    # pycodestyle 2.15 itself raises IndexError on the logical line `b`; E305-free code
-    # keeps the other lines' counts: only `import sys` after code is E402.
+    # pycodestyle 2.15 itself raises IndexError on the logical line `b`; the other lines
+    # keep their counts: `import sys` after code is E402.
     assert pep8_violations_per_line("import os\nb\nimport sys\n") == [0, 0, 1]
