@@ -13,7 +13,7 @@ def get_config():
     config.init_from = ""
     config.data = dict(corpus="python_stdlib_code", files="", max_files=200)
     config.env = dict(prompt_tokens=8, max_new_tokens=48, num_prompts=4096,
-                      num_eval_prompts=256)
+                      num_eval_prompts=256, stop_at_eos=True)
     config.reward = dict(scorer="pep8", scorer_options={}, reward_model="",
                          include_prompt=True)
     config.agent = dict(

@@ -3,6 +3,9 @@
     tfllm-pretrain --config=configs/rl_sentiment_lm.py --workdir=runs/rl_sentiment_lm
     tfllm-rl-finetune --config=configs/rl_sentiment.py --workdir=runs/rl_sentiment
         --config.init_from=runs/rl_sentiment_lm
+
+Episodes always run max_new_tokens (stop_at_eos=False): the sentiment scorer gives an
+empty text its best score, and a policy allowed to stop learns to emit <eos> at once.
 """
 
 import ml_collections
@@ -13,13 +16,13 @@ def get_config():
     config.init_from = ""
     config.data = dict(corpus="python_docs_text", files="", max_files=0)
     config.env = dict(prompt_tokens=8, max_new_tokens=64, num_prompts=4096,
-                      num_eval_prompts=512)
+                      num_eval_prompts=512, stop_at_eos=False)
     config.reward = dict(scorer="sentiment", scorer_options={"prefer": "positive"},
                          reward_model="", include_prompt=False)
     config.agent = dict(
         name="ppo", learning_rate=1e-3, num_epochs=4, clip_ratio=0.2, td_lambda=0.95,
         normalize_advantages=True, kl_coef=0.05, kl_target=6.0, kl_horizon=10000,
-        whiten_rewards=False, entropy_coef=0.0, value_coef=0.5, gamma=1.0, temperature=1.0,
+        whiten_rewards=True, entropy_coef=0.0, value_coef=0.5, gamma=1.0, temperature=1.0,
         epsilon=0.0, max_grad_norm=1.0, baseline="mean")
     config.driver = dict(kind="cached", num_episodes=64)
     config.eval = dict(num_episodes=256)

@@ -163,11 +163,14 @@ def dpo():
     config = dpo_sentiment.get_config()
     for override in FLAGS.overrides:
         key, value = override.split("=", 1)
-        section, field = key.split(".", 1)
-        config[section][field] = type(config[section][field])(value)
+        *parents, field = key.split(".")
+        node = config
+        for parent in parents:
+            node = node[parent]
+        node[field] = type(node[field])(value)
     pairs_dir = os.path.join(FLAGS.runs, "reward_sentiment")
     lm = os.path.join(FLAGS.runs, FLAGS.lm)
-    workdir = os.path.join(FLAGS.runs, "dpo_sentiment")
+    workdir = os.path.join(FLAGS.runs, f"dpo_sentiment_{config.objective.options['loss_type']}")
     common.setup(config)
     tokenizer = Tokenizer.load(os.path.join(lm, "tokenizer"))
     train_pairs = read_pairs(os.path.join(pairs_dir, "pairs_train.jsonl"))

@@ -71,7 +71,8 @@ def environment(config, tokenizer, split, reward, seed):
         raise ValueError(f"config.env: no {split} text has {e.prompt_tokens} tokens for a prompt")
     random.Random(config.training.seed).shuffle(prompts)
     return TokenEnvironment(prompts[:count], tokenizer.vocabulary_size, e.max_new_tokens,
-                            reward, eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id, seed=seed)
+                            reward, eos_id=tokenizer.eos_id if e.stop_at_eos else None,
+                            pad_id=tokenizer.pad_id, seed=seed)
 
 
 def make_agent(config, env, model):
