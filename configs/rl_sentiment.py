@@ -4,8 +4,9 @@
     tfllm-rl-finetune --config=configs/rl_sentiment.py --workdir=runs/rl_sentiment
         --config.init_from=runs/rl_sentiment_lm
 
-Episodes always run max_new_tokens (stop_at_eos=False): the sentiment scorer gives an
-empty text its best score, and a policy allowed to stop learns to emit <eos> at once.
+The reward scores prompt + continuation (include_prompt=True): the sentiment scorer gives
+an empty text its best score, and a policy rewarded on the continuation alone learns to
+emit <eos> at once (or, with stop_at_eos=False, invisible <eos> tokens).
 """
 
 import ml_collections
@@ -16,9 +17,9 @@ def get_config():
     config.init_from = ""
     config.data = dict(corpus="python_docs_text", files="", max_files=0)
     config.env = dict(prompt_tokens=8, max_new_tokens=64, num_prompts=4096,
-                      num_eval_prompts=512, stop_at_eos=False)
+                      num_eval_prompts=512, stop_at_eos=True)
     config.reward = dict(scorer="sentiment", scorer_options={"prefer": "positive"},
-                         reward_model="", include_prompt=False)
+                         reward_model="", include_prompt=True)
     config.agent = dict(
         name="ppo", learning_rate=1e-3, num_epochs=4, clip_ratio=0.2, td_lambda=0.95,
         normalize_advantages=True, kl_coef=0.05, kl_target=6.0, kl_horizon=10000,
