@@ -184,16 +184,6 @@ def sentence_batches(tokenizer, sentences, config):
     return ds.batch(config.training.batch_size, drop_remainder=True)
 
 
-def with_preference(objective):
-    """The LM objective with the batch's `preference` passed to the model (the MLE
-    objective forwards only token_ids/padding_mask)."""
-    def run(model, batch, training=True):
-        def conditioned(inputs, training=None):
-            return model({**inputs, "preference": batch["preference"]}, training=training)
-        return objective(conditioned, batch, training)
-    return run
-
-
 def run_preference_vector(config, workdir, strategy):
     """Trains DecoderLM(preference_dim=1) on sentences + sentiment; samples at +1 and -1."""
     import numpy as np
@@ -213,8 +203,7 @@ def run_preference_vector(config, workdir, strategy):
         tokenizer = Tokenizer.train([s for s, _ in train], t.vocabulary_size, kind=t.kind,
                                     **dict(t.options))
         tokenizer.save(tokenizer_dir)
-    objective = with_preference(get_objective(config.objective.name,
-                                              **dict(config.objective.options)))
+    objective = get_objective(config.objective.name, **dict(config.objective.options))
     trainer = common.make_trainer(
         config, strategy, workdir,
         lambda: common.build_model(config, tokenizer.vocabulary_size), objective,

@@ -41,3 +41,11 @@ def test_real_model_gradients_flow(batch):
     grads = tape.gradient(loss, model.trainable_variables)
     assert np.isfinite(float(loss)) and abs(float(loss) - np.log(8)) < 0.1
     assert all(g is not None for g in grads)
+
+
+def test_preference_vector_reaches_the_model(batch):
+    model = DecoderLM.from_preset("tiny", vocabulary_size=8, preference_dim=1)
+    objective = get_objective("mle")
+    losses = [float(objective(model, {**batch, "preference": np.full((2, 1), v, "float32")})[0])
+              for v in (-1.0, 1.0)]
+    assert abs(losses[0] - losses[1]) > 1e-6

@@ -17,11 +17,10 @@ def check_batch(batch, keys, objective):
 
 
 def model_inputs(batch):
-    """The model's input dict: token_ids and, when the batch has it, padding_mask."""
-    inputs = {"token_ids": batch["token_ids"]}
-    if "padding_mask" in batch:
-        inputs["padding_mask"] = batch["padding_mask"]
-    return inputs
+    """The model's input dict: token_ids and, when the batch has them, padding_mask and
+    preference (the per-example preference vector of a DecoderLM(preference_dim>0))."""
+    return {key: batch[key] for key in ("token_ids", "padding_mask", "preference")
+            if key in batch}
 
 
 def token_log_probs(logits, labels):
