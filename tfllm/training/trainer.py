@@ -107,6 +107,11 @@ class Trainer:
                 optimizer, keras.optimizers.Optimizer) else optimizer
             self.optimizer.build(self.model.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        if self.strategy.num_replicas_in_sync > 1:
+            # The step all-reduces the gradients itself (clipping needs the global norm);
+            # Keras' optimizer would all-reduce (sum) them a second time.
+            inner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
+            inner._all_reduce_sum_gradients = list
         self.rng = tf.random.Generator.from_seed(seed)
         self.loss_scaling = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
         self._gradients = tf.function(self._accumulate, jit_compile=jit_compile)
@@ -195,8 +200,7 @@ class Trainer:
             factor = self.clip_norm / tf.maximum(grad_norm, self.clip_norm)
             grads = [g * factor for g in grads]
         learning_rate = tf.cast(self.optimizer.learning_rate, tf.float32)
-        # Keras' optimizer all-reduces (sums) gradients again in replica context.
-        self._apply(finite, [g / replicas for g in grads] if replicas > 1 else grads)
+        self._apply(finite, grads)
         tokens = sum(tf.size(v) for k, v in stack.items() if k.endswith("token_ids"))
         out = {"loss": loss, "grad_norm": grad_norm, "finite": tf.cast(finite, tf.float32),
                "learning_rate": learning_rate, "tokens": tf.cast(tokens, tf.float32),
