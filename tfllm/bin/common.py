@@ -316,7 +316,8 @@ def make_trainer(config, strategy, workdir, model, objective, train_data, eval_d
         clip_norm=t.clip_norm, jit_compile=t.jit_compile, nan_policy=t.nan_policy,
         log_every=t.log_every, checkpoint_every_steps=t.checkpoint_every_steps,
         checkpoint_every_minutes=t.checkpoint_every_minutes,
-        keep_checkpoints=t.keep_checkpoints, early_stopping=stopping, sample_fn=sample, scorer=scorer,
+        keep_checkpoints=t.keep_checkpoints, early_stopping=stopping, sample_fn=sample,
+        scorer=scorer,
         sample_every=t.sample_every, histogram_every=t.histogram_every,
         profile_steps=profile, hparams=flat_config(config), progress=t.progress,
         seed=t.seed)

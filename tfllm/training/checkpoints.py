@@ -71,8 +71,8 @@ def model_trackables(model, name="model"):
     (e.g. the Transformer blocks); the path-keyed dict saves every variable.
     """
     prefix = model.name + "/"  # paths without the model's (per-process unique) name
-    return {name: model, f"{name}_weights": {v.path.removeprefix(prefix): v
-                                              for v in model.variables}}
+    weights = {v.path.removeprefix(prefix): v for v in model.variables}
+    return {name: model, f"{name}_weights": weights}
 
 
 def restore_newest(checkpoint, paths, partial=False):

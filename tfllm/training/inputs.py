@@ -60,4 +60,3 @@ def distribute(strategy, data, accumulation_steps=1, skip_steps=0):
             return _replica_stacks(ds, accumulation_steps, local).prefetch(2)
     options = tf.distribute.InputOptions(experimental_fetch_to_device=True)
     return strategy.distribute_datasets_from_function(make, options)
-
