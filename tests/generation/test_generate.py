@@ -233,3 +233,114 @@ def test_repeated_calls_reuse_the_compiled_program(model):
 def test_bad_inputs_raise_value_error(model, call, message):
     with pytest.raises(ValueError, match=message):
         call(model)
+
+
+def seq2seq_log_prob(model, source, mask, target):
+    """Sum of the model's log-probs of `target` (one row, without the start token 1)."""
+    decoder = np.array([[1] + list(target)], "int32")
+    logits = np.array(model({"encoder_token_ids": source[None], "encoder_padding_mask": mask[None],
+                             "decoder_token_ids": decoder}))[0]
+    log_probs = np.array(tf.nn.log_softmax(logits))
+    return sum(log_probs[t, token] for t, token in enumerate(target))
+
+
+@pytest.fixture(scope="module")
+def seq2seq():
+    import keras
+    keras.utils.set_random_seed(3)
+    return Seq2SeqTransformer(VOCAB, 1, 2, 2, 32, 64, 16)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_seq2seq_beam_search(seq2seq, batch):
+    # Regression: a batch-1 (or any) Seq2Seq beam search failed the while_loop's
+    # shape invariants ((1, k) entering, (None, k) after one step).
+    source = prompts(batch=batch, length=6, seed=batch)
+    mask = np.ones((batch, 6), bool)
+    mask[-1, 4:] = False
+    greedy = generate(seq2seq, source, 6, encoder_padding_mask=mask)
+    np.testing.assert_array_equal(
+        generate(seq2seq, source, 6, sampler="beam", num_beams=1, encoder_padding_mask=mask),
+        greedy)
+    beam = generate(seq2seq, source, 6, sampler="beam", num_beams=4, encoder_padding_mask=mask)
+    assert beam.shape == greedy.shape == (batch, 6)
+    for i in range(batch):
+        assert (seq2seq_log_prob(seq2seq, source[i], mask[i], beam[i])
+                >= seq2seq_log_prob(seq2seq, source[i], mask[i], greedy[i]) - 1e-5)
+
+
+def test_decoder_beam_search_batch_of_one(model):
+    prompt = prompts(batch=1)
+    np.testing.assert_array_equal(generate(model, prompt, 8, sampler="beam", num_beams=1),
+                                  generate(model, prompt, 8))
+    beam = generate(model, prompt, 8, sampler="beam", num_beams=4)
+    greedy = generate(model, prompt, 8)
+    assert sequence_log_prob(model, beam[0], 4) >= sequence_log_prob(model, greedy[0], 4) - 1e-5
+
+
+@pytest.mark.parametrize("sampler", ["greedy", "top_k", "top_p", "beam"])
+def test_logit_bias(model, sampler):
+    prompt = prompts()
+    options = dict(sampler=sampler, k=5, p=0.9, seed=4, num_beams=3)
+    plain = generate(model, prompt, 6, **options)
+    np.testing.assert_array_equal(
+        generate(model, prompt, 6, logit_bias=np.zeros(VOCAB, "float32"), **options), plain)
+    bias = np.zeros(VOCAB, "float32")
+    bias[17] = 1e3
+    np.testing.assert_array_equal(generate(model, prompt, 6, logit_bias=bias, **options)[:, 4:],
+                                  np.full((3, 6), 17))
+    # The bias comes before the ban: a banned token stays banned.
+    out = generate(model, prompt, 6, logit_bias=bias, banned_token_ids=[17], **options)
+    assert not (out[:, 4:] == 17).any()
+
+
+def test_logit_bias_in_sample_tokens_and_errors(model):
+    prompt = prompts()
+    bias = np.zeros(VOCAB, "float32")
+    bias[23] = 1e3
+    result = sample_tokens(model, prompt, [4, 4, 4], 3, temperature=0, logit_bias=bias)
+    np.testing.assert_array_equal(np.array(result["token_ids"])[:, 4:], 23)
+    sampled = sample_tokens(model, prompt, [4, 4, 4], 3, temperature=1.0, seed=[1, 2],
+                            logit_bias=bias)
+    np.testing.assert_array_equal(np.array(sampled["token_ids"])[:, 4:], 23)
+    np.testing.assert_allclose(np.array(sampled["log_probs"])[:, 4:], 0.0, atol=1e-5)
+    with pytest.raises(ValueError, match="logit_bias"):
+        sample_tokens(model, prompt, [4, 4, 4], 3, logit_bias=np.zeros(VOCAB + 1))
+    with pytest.raises(ValueError, match="logit_bias"):
+        generate(model, prompt, 3, logit_bias=np.zeros(VOCAB - 1))
+    with pytest.raises(ValueError, match="NaN"):
+        generate(model, prompt, 3, logit_bias=np.full(VOCAB, np.nan))
+
+
+def test_filter_logits_runtime_top_k_matches_static():
+    from tfllm.generation.sampling import filter_logits
+    logits = tf.constant(np.random.default_rng(0).normal(size=(4, VOCAB)), tf.float32)
+    for k in (0, 1, 3, 10, VOCAB, VOCAB + 5):
+        static_k = min(k, VOCAB)
+        for top_p in (1.0, 0.8):
+            expected = filter_logits(logits, 0.7, static_k, top_p)
+            np.testing.assert_array_equal(
+                filter_logits(logits, 0.7, tf.constant(k), tf.constant(top_p)
+                              if top_p < 1 else top_p), expected)
+    traced = tf.function(lambda x, k: filter_logits(x, 1.0, k), jit_compile=True)
+    for k in (2, 7):
+        kept = np.isfinite(np.array(traced(logits, tf.constant(k)))).sum(-1)
+        np.testing.assert_array_equal(kept, k)
+    assert traced.experimental_get_tracing_count() == 1
+
+
+def test_sample_tokens_runtime_top_k(model):
+    prompt = prompts()
+
+    def sample(k):
+        return sample_tokens(model, prompt, [4, 4, 4], 5, temperature=2.0, top_k=k,
+                             seed=tf.constant([3, 4]))
+
+    run = tf.function(sample, jit_compile=True)
+    for k in (1, 5):
+        static = tf.function(lambda: sample(k), jit_compile=True)()
+        runtime = run(tf.constant(k))
+        np.testing.assert_array_equal(runtime["token_ids"], static["token_ids"])
+        np.testing.assert_allclose(runtime["log_probs"], static["log_probs"], atol=1e-5)
+    assert run.experimental_get_tracing_count() == 1
+    np.testing.assert_array_equal(run(tf.constant(1))["token_ids"], generate(model, prompt, 5))

@@ -116,3 +116,17 @@ def test_complete_lines_drops_an_unfinished_line(rigged_lm, tokenizer):
     texts = preference.sample(rigged_lm, tokenizer, [""] * 4, 12, control="<|good|>",
                               complete_lines=True, sampler="top_p", p=1.0, seed=3)
     assert texts == [""] * 4
+
+
+def test_token_penalty_bias_steers_sampling(rigged_lm, tokenizer):
+    options = dict(control="<|good|>", sampler="top_p", p=1.0, seed=5)
+    plain = preference.sample(rigged_lm, tokenizer, [""] * 8, 12, **options)
+    assert any("z" in t for t in plain)
+    bias = preference.token_penalty_bias(tokenizer, CountZ(), 100.0, template="ab{}")
+    steered = preference.sample_and_score(rigged_lm, tokenizer, CountZ(), [""] * 8, 12,
+                                          logit_bias=bias, **options)
+    assert all(len(s.text) == 12 and "z" not in s.text for s in steered)
+    assert all(s.score == 0.0 for s in steered)
+    best = preference.best_of_n(rigged_lm, tokenizer, CountZ(), [""], 2, 12, logit_bias=bias,
+                                **options)
+    assert "z" not in best[0].text

@@ -12,7 +12,7 @@ A row stops early once no alive beam can beat its worst finished one.
 import tensorflow as tf
 from tensorflow.compiler.tf2xla.python.xla import dynamic_update_slice
 
-from tfllm.generation.sampling import apply_ban
+from tfllm.generation.sampling import apply_ban, apply_bias
 
 NEG_INF = float("-inf")
 
@@ -37,18 +37,28 @@ def _top(scores, *values, k):
     return (best,) + tuple(_gather_beams(v, indices) for v in values)
 
 
+def _same_shape(new, old):
+    """`new` with `old`'s static shape (the loop values keep their entry shapes)."""
+    new = tf.convert_to_tensor(new)
+    new.set_shape(old.shape)
+    return new
+
+
 def beam_search(adapter, token_ids, lengths, max_new_tokens, num_beams, length_penalty=0.0,
-                stop_token_ids=(), ban=None, pad_token_id=0):
+                stop_token_ids=(), ban=None, pad_token_id=0, logit_bias=None):
     """Best hypothesis per row: dict(token_ids (batch, width + max_new_tokens), lengths, scores).
 
     `scores` is the length-normalized log-probability of the returned sequence's
-    generated tokens. Arguments as `decoding.decode`.
+    generated tokens (under softmax(logits + logit_bias) with the ban applied).
+    Arguments as `decoding.decode`.
     """
     token_ids = tf.cast(token_ids, tf.int32)
     lengths = tf.cast(lengths, tf.int32)
     k = int(num_beams)
     alpha = float(length_penalty)
-    batch = tf.shape(token_ids)[0]
+    # A static batch keeps the loop values' static shapes: a captured tf.shape is
+    # unknown inside the loop body, and (1, k) broadcast with (None, k) gives (None, k).
+    batch = token_ids.shape[0] if token_ids.shape[0] is not None else tf.shape(token_ids)[0]
     total = (token_ids.shape[1] or tf.shape(token_ids)[1]) + max_new_tokens
     in_prompt = tf.range(total)[None, :] < lengths[:, None]
     sequences = tf.where(in_prompt, tf.pad(token_ids, [[0, 0], [0, max_new_tokens]]),
@@ -69,7 +79,7 @@ def beam_search(adapter, token_ids, lengths, max_new_tokens, num_beams, length_p
     def emit(index, logits, sequences, alive_scores, finished, done):
         """Extends every row's beams with the token at `index`."""
         vocabulary_size = tf.shape(logits)[-1]
-        log_probs = tf.nn.log_softmax(apply_ban(logits, ban), axis=-1)
+        log_probs = tf.nn.log_softmax(apply_ban(apply_bias(logits, logit_bias), ban), axis=-1)
         candidates = alive_scores[:, :, None] + tf.reshape(log_probs, [batch, k, -1])
         scores, flat = tf.math.top_k(tf.reshape(candidates, [batch, -1]), k=2 * k)
         beams, tokens = flat // vocabulary_size, flat % vocabulary_size
@@ -108,12 +118,14 @@ def beam_search(adapter, token_ids, lengths, max_new_tokens, num_beams, length_p
     def cond(index, sequences, alive_scores, finished, done, state, tokens):
         return tf.logical_and(index + 1 < total, tf.logical_not(tf.reduce_all(done)))
 
-    def body(index, sequences, alive_scores, finished, done, state, tokens):
-        logits, state = adapter.step(tokens, state, index)
+    def body(index, sequences, alive_scores, finished, done, state_in, tokens_in):
+        logits, state = adapter.step(tokens_in, state_in, index)
         *values, tokens, flat_beams = emit(index + 1, logits, sequences, alive_scores,
                                            finished, done)
         state = tf.nest.map_structure(lambda x: tf.gather(x, flat_beams), state)
-        return (index + 1, *values, state, tokens)
+        new = (index + 1, *values, state, tokens)
+        old = (index, sequences, alive_scores, finished, done, state_in, tokens_in)
+        return tf.nest.map_structure(_same_shape, new, old)
 
     *values, tokens, flat_beams = emit(start, logits, sequences, alive_scores, finished,
                                        tf.zeros([batch], tf.bool))

@@ -9,6 +9,7 @@ loop. Prefill runs the full prompt batch once; slots past a row's prompt are
 overwritten by the decode steps before any later position reads them.
 """
 
+import numpy as np
 import tensorflow as tf
 from tensorflow.compiler.tf2xla.python.xla import dynamic_update_slice
 
@@ -30,8 +31,12 @@ def _write_column(buffer, column, index):
 
 def decode(adapter, token_ids, lengths, max_new_tokens, greedy=True, temperature=1.0,
            top_k=0, top_p=1.0, seed=None, stop_token_ids=(), ban=None, pad_token_id=0,
-           with_log_probs=True):
-    """The loop behind `sample_tokens`, over an adapter (see adapters.py)."""
+           with_log_probs=True, logit_bias=None):
+    """The loop behind `sample_tokens`, over an adapter (see adapters.py).
+
+    `logit_bias`: None or a (vocab,) float tensor added to the logits before the
+    ban, temperature and filtering.
+    """
     token_ids = tf.cast(token_ids, tf.int32)
     lengths = tf.cast(lengths, tf.int32)
     batch = tf.shape(token_ids)[0]
@@ -51,7 +56,7 @@ def decode(adapter, token_ids, lengths, max_new_tokens, greedy=True, temperature
         """Writes the token at `index`; returns the updated loop values."""
         step_seed = tf.random.experimental.stateless_fold_in(seed, index)
         chosen, sampling_lp, model_lp = choose_tokens(logits, greedy, temperature, top_k,
-                                                      top_p, step_seed, ban)
+                                                      top_p, step_seed, ban, logit_bias)
         forced = index < lengths
         generated = tf.logical_and(tf.logical_not(forced), tf.logical_not(done))
         tokens = tf.where(forced, buffer[:, index], tf.where(done, pad_token_id, chosen))
@@ -105,7 +110,7 @@ def setup(model, prompt_token_ids, prompt_lengths, preference=None,
 def sample_tokens(model, prompt_token_ids, prompt_lengths, max_new_tokens, temperature=1.0,
                   top_k=0, top_p=1.0, seed=None, stop_token_ids=(), banned_token_ids=(),
                   pad_token_id=0, preference=None, encoder_padding_mask=None,
-                  start_token_id=1):
+                  start_token_id=1, logit_bias=None):
     """Samples continuations with a KV cache; pure TF ops, traceable in a tf.function.
 
     Call it inside `tf.function(jit_compile=True)` for speed (that is what
@@ -118,7 +123,9 @@ def sample_tokens(model, prompt_token_ids, prompt_lengths, max_new_tokens, tempe
         prompt_lengths: (batch,) int, real tokens per row (>= 1).
         max_new_tokens: static int, tokens generated after each row's prompt.
         temperature: Python 0 for greedy (argmax); else > 0, scalar or tensor.
-        top_k: static int, sample among the k most likely tokens (0 = all).
+        top_k: sample among the k most likely tokens (0 = all): a Python int
+            (fixed in the program) or a scalar int tensor (runtime; costs a
+            full sort of the logits per step).
         top_p: nucleus mass (1.0 = off), float or tensor.
         seed: (2,) int32 stateless seed; same seed, same tokens.
         stop_token_ids: a row stops after emitting one of these.
@@ -127,6 +134,10 @@ def sample_tokens(model, prompt_token_ids, prompt_lengths, max_new_tokens, tempe
         preference: (batch, preference_dim) for DecoderLM(preference_dim>0).
         encoder_padding_mask: Seq2Seq only; default from prompt_lengths.
         start_token_id: Seq2Seq only; the decoder's first token.
+        logit_bias: None or a (vocab,) float array added to the logits before
+            the ban, temperature and filtering (e.g.
+            `preference.token_penalty_bias`); it is part of the sampling
+            distribution, not of `model_log_probs`.
 
     Returns:
         dict of
@@ -142,6 +153,15 @@ def sample_tokens(model, prompt_token_ids, prompt_lengths, max_new_tokens, tempe
     adapter, token_ids, lengths = setup(model, prompt_token_ids, prompt_lengths, preference,
                                         encoder_padding_mask, start_token_id)
     greedy = isinstance(temperature, (int, float)) and temperature == 0
-    return decode(adapter, token_ids, lengths, max_new_tokens, greedy, temperature, int(top_k),
+    if isinstance(top_k, (int, np.integer)):
+        top_k = int(top_k)
+    if logit_bias is not None:
+        logit_bias = tf.cast(logit_bias, tf.float32)
+        if logit_bias.shape.rank != 1 or logit_bias.shape[0] not in (None,
+                                                                     model.vocabulary_size):
+            raise ValueError(f"logit_bias has shape {tuple(logit_bias.shape)}, expected "
+                             f"({model.vocabulary_size},)")
+    return decode(adapter, token_ids, lengths, max_new_tokens, greedy, temperature, top_k,
                   top_p, seed, tuple(stop_token_ids),
-                  banned_mask(model.vocabulary_size, banned_token_ids), int(pad_token_id))
+                  banned_mask(model.vocabulary_size, banned_token_ids), int(pad_token_id),
+                  logit_bias=logit_bias)

@@ -3,7 +3,7 @@
 One `tf.function(jit_compile=True)` is built per (model, sampler settings that
 shape the program) and kept beside the model, so repeated calls with the same
 prompt shape reuse the compiled program; temperature, top_p, seed, prompts,
-lengths and preferences are runtime inputs and never retrace.
+lengths, preferences and logit_bias values are runtime inputs and never retrace.
 """
 
 import secrets
@@ -20,7 +20,7 @@ SAMPLERS = ("greedy", "top_k", "top_p", "beam")
 DEFAULTS = dict(temperature=1.0, k=50, p=0.9, num_beams=4, length_penalty=0.0,
                 stop_token_ids=(), banned_token_ids=(), seed=None, pad_token_id=0,
                 start_token_id=1, preference=None, encoder_padding_mask=None,
-                prompt_padding_mask=None, prompt_lengths=None)
+                prompt_padding_mask=None, prompt_lengths=None, logit_bias=None)
 
 _COMPILED = weakref.WeakKeyDictionary()
 
@@ -90,6 +90,13 @@ def _check(model, ids, max_new_tokens, options, sampler):
         raise ValueError(f"p must be in (0, 1], got {options['p']}")
     if sampler == "beam" and int(options["num_beams"]) < 1:
         raise ValueError(f"num_beams must be >= 1, got {options['num_beams']}")
+    if options["logit_bias"] is not None:
+        bias = np.asarray(options["logit_bias"])
+        if bias.shape != (vocabulary_size,) or not np.issubdtype(bias.dtype, np.number):
+            raise ValueError(f"logit_bias must be a ({vocabulary_size},) float array, got "
+                             f"shape {bias.shape} dtype {bias.dtype}")
+        if np.isnan(bias).any() or (bias == np.inf).any():
+            raise ValueError("logit_bias must not contain NaN or +inf")
     for name in ("stop_token_ids", "banned_token_ids", "pad_token_id", "start_token_id"):
         values = np.atleast_1d(np.asarray(options[name], np.int64))
         if ((values < 0) | (values >= vocabulary_size)).any():
@@ -104,13 +111,14 @@ def _static_key(sampler, max_new_tokens, options):
             float(options["length_penalty"]) if sampler == "beam" else 0.0,
             tuple(sorted(int(t) for t in options["stop_token_ids"])),
             tuple(sorted(int(t) for t in options["banned_token_ids"])),
-            int(options["pad_token_id"]), int(options["start_token_id"]))
+            int(options["pad_token_id"]), int(options["start_token_id"]),
+            options["logit_bias"] is not None)
 
 
 def _build(model, key):
     """The compiled program for one static key: f(ids, lengths, runtime dict) -> ids."""
     (sampler, max_new_tokens, top_k, use_top_p, num_beams, length_penalty, stops, banned,
-     pad, start) = key
+     pad, start, _) = key
     ban = banned_mask(model.vocabulary_size, banned)
 
     @tf.function(jit_compile=True)
@@ -120,13 +128,15 @@ def _build(model, key):
             runtime.get("encoder_padding_mask"), start)
         if sampler == "beam":
             result = beam_search(adapter, tokens, token_lengths, max_new_tokens, num_beams,
-                                 length_penalty, stops, ban, pad)
+                                 length_penalty, stops, ban, pad,
+                                 logit_bias=runtime.get("logit_bias"))
         else:
             result = decode(adapter, tokens, token_lengths, max_new_tokens,
                             greedy=sampler == "greedy", temperature=runtime["temperature"],
                             top_k=top_k, top_p=runtime["p"] if use_top_p else 1.0,
                             seed=runtime["seed"], stop_token_ids=stops, ban=ban,
-                            pad_token_id=pad, with_log_probs=False)
+                            pad_token_id=pad, with_log_probs=False,
+                            logit_bias=runtime.get("logit_bias"))
         return result["token_ids"], result["lengths"]
 
     return run
@@ -159,7 +169,11 @@ def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", **sample
             (never emitted), seed (int; same seed, same output), pad_token_id
             (0; fills rows after their end), preference ((batch, dim) for
             DecoderLM(preference_dim>0)), encoder_padding_mask and
-            start_token_id (1 = the tokenizers' <bos>; Seq2Seq).
+            start_token_id (1 = the tokenizers' <bos>; Seq2Seq), logit_bias
+            (a (vocabulary_size,) float array added to the logits before the
+            ban, temperature and filtering, for every sampler; e.g.
+            `preference.token_penalty_bias`; a runtime input, changing its
+            values does not recompile).
 
     Returns:
         DecoderLM: prompt + continuation; Seq2Seq: the generated target
@@ -187,6 +201,8 @@ def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", **sample
     for name in ("preference", "encoder_padding_mask"):
         if options[name] is not None:
             runtime[name] = tf.constant(np.asarray(options[name]))
+    if options["logit_bias"] is not None:
+        runtime["logit_bias"] = tf.constant(np.asarray(options["logit_bias"], np.float32))
     run = compiled_generate_fn(model, _static_key(sampler, max_new_tokens, options))
     tokens, ends = run(tf.constant(ids), tf.constant(lengths), runtime)
     tokens, ends = tokens.numpy(), ends.numpy()

@@ -58,19 +58,24 @@ def prompt_token_ids(tokenizer, prompts, control=None):
 
 
 def sample_token_ids(model, tokenizer, prompts, max_new_tokens, control=None,
-                     ban_control_tokens=True, sampler="top_p", **sampler_options):
+                     ban_control_tokens=True, sampler="top_p", logit_bias=None,
+                     **sampler_options):
     """(prompt token lists, continuation token lists) for `prompts` (list of str).
 
     The prompt is `<eos> [control] prompt`; generation stops at `<eos>`; with
     `ban_control_tokens` no control token of CONTROL_TOKENS is ever emitted.
-    `sampler_options` go to `tfllm.generation.generate` (temperature, p, k, seed...).
+    `logit_bias` (e.g. from `token_penalty_bias`) is added to the logits at every
+    step. `sampler_options` go to `tfllm.generation.generate` (temperature, p, k,
+    seed...). `sample`, `sample_and_score`, `rerank`, `best_of_n` and
+    `control_token_report` pass `logit_bias` through to here.
     """
     ids = prompt_token_ids(tokenizer, list(prompts), control)
     banned = control_token_ids(tokenizer) if ban_control_tokens else []
     banned = sorted(set(banned) | set(sampler_options.pop("banned_token_ids", ())))
     stops = sampler_options.pop("stop_token_ids", (tokenizer.eos_id,))
     outputs = generate(model, ids, max_new_tokens, sampler=sampler, banned_token_ids=banned,
-                       stop_token_ids=stops, pad_token_id=tokenizer.pad_id, **sampler_options)
+                       stop_token_ids=stops, pad_token_id=tokenizer.pad_id,
+                       logit_bias=logit_bias, **sampler_options)
     return ids, [out[len(prompt):] for out, prompt in zip(outputs, ids)]
 
 
@@ -126,7 +131,9 @@ def token_penalty_bias(tokenizer, scorer, strength, template="{}"):
     per-word blocklist); for context-dependent scorers such as PEP8 it is a
     heuristic whose `template` supplies a neutral context (e.g. "x = 1{}\\n" puts the
     token at the end of a clean line: trailing spaces, tabs and ";" get penalized).
-    Add the result to the logits before sampling.
+    Add the result to the logits before sampling: pass it as `logit_bias` to
+    `sample` / `sample_and_score` / `best_of_n` (or `tfllm.generation.generate`,
+    `sample_tokens`).
     """
     if not strength >= 0.0:
         raise ValueError(f"token_penalty_bias: strength must be >= 0, got {strength!r}")
