@@ -8,6 +8,12 @@ or {"text", "label"} JSONL) with --config.data.corpus= --config.data.train_file=
     .venv/bin/python tools/app_experiments.py --config=configs/classifier_sentiment.py \
         --workdir=runs/classifier
 
+With the binaries (user files only: the corpus labelling lives in tools/app_experiments.py):
+
+    tfllm-finetune --config=configs/classifier_sentiment.py --workdir=runs/classifier \
+        --train_file=train.tsv --eval_file=test.tsv
+    tfllm-evaluate --workdir=runs/classifier
+
 Metrics on the test split: accuracy, macro/micro precision/recall/F1, the confusion
 matrix (also a TensorBoard image under <workdir>/tensorboard/eval).
 """

@@ -4,6 +4,14 @@ The pairs are those `tfllm-train-reward --config=configs/reward_sentiment.py` wr
 (<workdir>/pairs_train.jsonl, pairs_validation.jsonl). tools/rl_experiments.py --step=dpo
 runs it; the reference policy is a frozen copy of the starting model (see
 tfllm/objectives/dpo.py). For IPO: --config.objective.options.loss_type=ipo.
+
+    tfllm-finetune --config=configs/dpo_sentiment.py --workdir=runs/dpo_sentiment \
+        --init_workdir=runs/rl_sentiment_lm \
+        --train_file=runs/reward_sentiment/pairs_train.jsonl \
+        --eval_file=runs/reward_sentiment/pairs_validation.jsonl
+
+(--init_workdir or config.init_from: the policy's workdir; --train_file/--eval_file or
+config.data.train_file/test_file.)
 """
 
 import ml_collections
@@ -12,7 +20,7 @@ import ml_collections
 def get_config():
     config = ml_collections.ConfigDict()
     config.init_from = ""
-    config.data = dict(format="preference", train_file="", eval_file="",
+    config.data = dict(kind="preference", train_file="", test_file="",
                        sequence_length=80, shuffle_seed=0)
     config.objective = dict(name="dpo", options={"beta": 0.1, "loss_type": "sigmoid"})
     config.optimizer = dict(weight_decay=0.0, beta_1=0.9, beta_2=0.99, epsilon=1e-8)

@@ -5,6 +5,7 @@ finished run, chat SFT with the prompt masked, seq2seq fine-tuning on a TSV."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -169,3 +170,112 @@ def test_seq2seq_finetune_on_a_tsv(tmp_path, capsys):
     _, train, _ = finetune.datasets(FLAGS.config, workdir)
     shapes = {k: tuple(v.shape) for k, v in train.element_spec.items()}
     assert shapes["encoder_token_ids"] == (4, 32) and shapes["labels"] == (4, 16)
+
+
+DPO = os.path.join(ROOT, "configs", "dpo_sentiment.py")
+CLASSIFIER = os.path.join(ROOT, "configs", "classifier_sentiment.py")
+
+
+def test_dpo_finetune_from_an_lm_workdir(pretrained, tmp_path, capsys):
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"prompt": p, "chosen": " good", "rejected": " bad"})
+                             + "\n" for p in PROMPTS * 2))
+    workdir = str(tmp_path / "dpo")
+    args = [f"--config={DPO}", f"--workdir={workdir}", f"--train_file={pairs}",
+            f"--eval_file={pairs}", "--config.training.steps=2",
+            "--config.training.batch_size=2", "--config.data.sequence_length=32", *QUIET]
+    with pytest.raises(ValueError, match="needs --init_workdir"):
+        call(finetune.main, *args)
+    call(finetune.main, *args, f"--init_workdir={pretrained}")
+    out = capsys.readouterr().out
+    assert "step 2 (completed)" in out
+    accuracy = float(re.search(r"eval/pairwise_accuracy=([\d.]+)", out).group(1))
+    assert 0.0 <= accuracy <= 1.0 and "eval/reward_margin=" in out
+    assert common.checkpoint_step(workdir) == 2
+    saved = json.load(open(os.path.join(workdir, "config.json")))
+    assert saved["data"]["kind"] == "preference" and saved["data"]["train_file"] == str(pairs)
+
+
+def test_classification_finetune_then_evaluate(tmp_path, capsys):
+    words = {"negative": "awful bad poor sad", "neutral": "table chair door wall",
+             "positive": "great nice good fine"}
+    rows = [f"{' '.join(text.split()[i:] + text.split()[:i])}\t{label}"
+            for label, text in words.items() for i in range(4)]
+    data = tmp_path / "labelled.tsv"
+    data.write_text("\n".join(rows) + "\n")
+    workdir = str(tmp_path / "cls")
+    call(finetune.main, f"--config={CLASSIFIER}", f"--workdir={workdir}",
+         f"--train_file={data}", f"--eval_file={data}", "--config.training.steps=3",
+         "--config.training.batch_size=4", "--config.tokenizer.kind=byte",
+         "--config.tokenizer.vocabulary_size=512", "--config.model.num_layers=1",
+         "--config.model.hidden_dim=16", "--config.model.intermediate_dim=32",
+         "--config.model.num_heads=2", *QUIET)
+    assert "step 3 (completed)" in capsys.readouterr().out
+    model = json.load(open(os.path.join(workdir, "model.json")))
+    assert model["class"] == "EncoderClassifier" and model["config"]["num_classes"] == 3
+    # A new process: Keras names dropout seed generators per process (checkpoint keys).
+    evaluated = script("tfllm-evaluate", f"--workdir={workdir}")
+    _, stderr = evaluated.communicate(timeout=300)
+    assert evaluated.returncode == 0, stderr[-2000:]
+    metrics = json.load(open(os.path.join(workdir, "eval", "metrics.json")))
+    assert 0.0 <= metrics["accuracy"] <= 1.0
+    for key in ("precision_macro", "recall_macro", "f1_macro", "f1_micro"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert sum(map(sum, metrics["confusion_matrix"])) == len(rows)
+    events = os.listdir(os.path.join(workdir, "tensorboard", "eval"))
+    assert any(name.startswith("events.") for name in events)
+
+
+def test_phf_evaluate_gets_the_reference_model(pretrained, tmp_path, monkeypatch):
+    from tfllm.evaluation import phf
+
+    seen = []
+    monkeypatch.setattr(phf, "evaluate",
+                        lambda config, model, tokenizer, workdir, reference=None:
+                        seen.append(reference) or {"validation/loss": 1.0})
+    workdir = str(tmp_path / "phf")
+    shutil.copytree(pretrained, workdir)
+    phf_config = os.path.join(ROOT, "configs", "phf_pep8.py") + ":mle"
+    call(evaluate.main, f"--workdir={workdir}", f"--config={phf_config}")
+    call(evaluate.main, f"--workdir={workdir}", f"--config={phf_config}",
+         f"--config.evaluation.reference_workdir={pretrained}")
+    assert seen[0] is None
+    expected = common.load_model(pretrained)
+    for got, want in zip(seen[1].get_weights(), expected.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_decoder_samples_start_after_eos(monkeypatch):
+    import tfllm.generation
+    from tfllm.tokenizers import Tokenizer
+
+    prompts = []
+
+    def generate(model, batch, *args, **kwargs):
+        prompts.extend(batch)
+        return [[] for _ in batch]
+
+    monkeypatch.setattr(tfllm.generation, "generate", generate)
+    parse(f"--config={TINY}", "--workdir=unused")
+    tokenizer = Tokenizer.train(["def f(): pass"], 512, kind="byte")
+    common.sample_fn(FLAGS.config, tokenizer)(object(), 0)
+    assert prompts == [[tokenizer.eos_id] + tokenizer.encode("def ")] * 2
+
+
+def test_phf_lm_dataset_is_the_binaries_one():
+    """One config -> LM data glue: control tokens kept (none dropped) off the training data."""
+    from tfllm.evaluation import phf
+    from tfllm.tokenizers import Tokenizer
+
+    parse(f"--config={os.path.join(ROOT, 'configs', 'phf_pep8.py')}:conditional",
+          "--workdir=unused", "--config.data.max_files=8",
+          "--config.data.drop_token_probability=1.0", "--config.training.batch_size=2")
+    tokenizer = Tokenizer.train(["x = 1\n"], 512, kind="byte",
+                                control_tokens=("<|good|>", "<|bad|>"))
+    ours = next(iter(phf.lm_dataset(FLAGS.config, tokenizer, "validation", repeat=False)))
+    theirs = next(iter(common.lm_dataset(FLAGS.config, tokenizer, "validation",
+                                         repeat=False)))
+    for key in theirs:
+        np.testing.assert_array_equal(ours[key].numpy(), theirs[key].numpy())
+    control = list(tokenizer.control_token_ids.values())
+    assert np.isin(theirs["token_ids"].numpy(), control).any()

@@ -155,16 +155,16 @@ def tokenizer_for(config, workdir):
 def lm_dataset(config, tokenizer, split, repeat):
     """Packed next-token batches (ARCHITECTURE.md keys) of config.training.batch_size rows.
 
-    Training data (`repeat`) honours config.data's filter_threshold / filter_percentile
-    (filtering) and control_tokens (conditional training: <|good|>/<|bad|> per segment).
+    The one config -> LM data glue (tfllm.evaluation.phf.lm_dataset calls it). Training
+    data (`repeat`) gets the data-side PHF transforms: filter_threshold / filter_percentile
+    (filtering) and control-token drop (drop_token_probability); evaluation data keeps
+    every control token (config.data.control_tokens: <|good|>/<|bad|> per segment).
     """
-    from tfllm.data import corpora
     from tfllm.data.conditional import control_token_hook
     from tfllm.data.lm import make_lm_dataset
 
     data = config.data
-    documents = corpus_texts(config, split) if data.get("files") else corpora.load(
-        data.corpus, split=split, max_files=data.get("max_files") or None)
+    documents = corpus_documents(config, split)
     options = {}
     if repeat:
         options = dict(filter_threshold=data.get("filter_threshold"),
@@ -177,6 +177,28 @@ def lm_dataset(config, tokenizer, split, repeat):
                            int(config.training.batch_size),
                            seed=int(data.get("shuffle_seed", 0)), shuffle=repeat,
                            repeat=repeat, **options)
+
+
+def corpus_documents(config, split):
+    """config.data.files' texts of `split`, else the corpus' scored documents."""
+    from tfllm.data import corpora
+
+    data = config.data
+    if data.get("files"):
+        return corpus_texts(config, split)
+    return corpora.load(data.corpus, split=split, max_files=data.get("max_files") or None)
+
+
+def classification_dataset(config, tokenizer, path, train=False, drop_remainder=True):
+    """Classification batches of `path` (text<TAB>label TSV or {text, label} JSONL),
+    labels numbered by config.data.label_names; `train`: shuffled and repeated."""
+    from tfllm.data.classification import make_classification_dataset
+
+    return make_classification_dataset(
+        path, tokenizer, int(config.data.sequence_length), int(config.training.batch_size),
+        label_names=list(config.data.get("label_names") or ()) or None,
+        seed=int(config.data.get("shuffle_seed", 0)), shuffle=train, repeat=train,
+        drop_remainder=drop_remainder)
 
 
 def seq2seq_pairs(config, split, path=""):
@@ -204,8 +226,10 @@ MODEL_FILE = "model.json"
 
 
 def build_model(config, vocabulary_size):
-    """A new model from config.model: `kind` ("decoder_lm" | "seq2seq"), `preset`, overrides."""
-    from tfllm.models import DECODER_PRESETS, DecoderLM, Seq2SeqTransformer
+    """A new model from config.model: `kind` ("decoder_lm" | "seq2seq" |
+    "encoder_classifier", whose num_classes defaults to len(config.data.label_names)),
+    `preset`, overrides."""
+    from tfllm.models import DECODER_PRESETS, DecoderLM, EncoderClassifier, Seq2SeqTransformer
 
     fields = dict(config.model)
     kind = fields.pop("kind", "decoder_lm")
@@ -219,7 +243,14 @@ def build_model(config, vocabulary_size):
         return DecoderLM(**{**base, **fields})
     if kind == "seq2seq":
         return Seq2SeqTransformer(**fields)
-    raise ValueError(f"config.model.kind={kind!r}: expected 'decoder_lm' or 'seq2seq'")
+    if kind == "encoder_classifier":
+        fields.setdefault("num_classes", len(config.data.get("label_names") or ()))
+        if fields["num_classes"] < 2:
+            raise ValueError("encoder_classifier: config.data.label_names must name at "
+                             "least 2 classes")
+        return EncoderClassifier(**fields)
+    raise ValueError(f"config.model.kind={kind!r}: expected 'decoder_lm', 'seq2seq' or "
+                     "'encoder_classifier'")
 
 
 def save_model_config(workdir, model):
@@ -245,7 +276,8 @@ def load_model(workdir):
 # --------------------------------------------------------------------------- training
 def sample_fn(config, tokenizer):
     """`(model, seed) -> texts`: config.training.num_samples continuations of the prompt
-    (DecoderLM: prompt + continuation; Seq2SeqTransformer: the decoded target)."""
+    (DecoderLM: prompt + continuation, after the `<eos>` that starts every document of the
+    LM pipeline; Seq2SeqTransformer: the decoded target)."""
     from tfllm.generation import generate
 
     from tfllm.models import Seq2SeqTransformer
@@ -257,7 +289,7 @@ def sample_fn(config, tokenizer):
     def sample(model, seed):
         # A Seq2SeqTransformer's prompt is its encoder input (source + <eos>).
         prompt = (text + [tokenizer.eos_id] if isinstance(model, Seq2SeqTransformer)
-                  else [tokenizer.bos_id] + text)
+                  else [tokenizer.eos_id] + text)
         ids = generate(model, [prompt] * training.num_samples, training.sample_length,
                        sampler="top_k", k=training.get("sample_top_k", 40),
                        temperature=training.get("sample_temperature", 1.0), seed=seed,
@@ -266,6 +298,13 @@ def sample_fn(config, tokenizer):
         return [tokenizer.decode(row) for row in ids]
 
     return sample
+
+
+def generative(model):
+    """Whether `model` generates text (sample_fn applies): not a classifier."""
+    from tfllm.models import EncoderClassifier
+
+    return not isinstance(model, EncoderClassifier)
 
 
 def scorer_for(config):
@@ -339,7 +378,7 @@ def report(result, trainer, config, tokenizer, workdir):
             trainer.model, tokenizer, get_scorer(sampling.scorer), sampling.num_samples,
             sampling.max_new_tokens, temperature=sampling.temperature, p=sampling.top_p,
             seed=sampling.seed))
-    else:
+    elif config.training.get("num_samples") and generative(trainer.model):
         for i, text in enumerate(sample_fn(config, tokenizer)(trainer.model,
                                                               config.training.seed)):
             print(f"--- sample {i}\n{text}")

@@ -4,8 +4,10 @@
 
 The config defaults to <workdir>/config.json. config.evaluation.mode picks the
 evaluation: "lm" (perplexity and token accuracy on config.evaluation.split), "seq2seq"
-(BLEU and ROUGE-L of decoded test pairs) or "phf" (tfllm.evaluation.phf.evaluate:
-misalignment scores of samples).
+(BLEU and ROUGE-L of decoded test pairs), "classification" (accuracy, macro/micro
+P/R/F1 and the confusion matrix of config.data.<split>_file, also a TensorBoard image
+under <workdir>/tensorboard/eval) or "phf" (tfllm.evaluation.phf.evaluate: misalignment
+scores of samples; KL from the MLE model of config.evaluation.reference_workdir if set).
 """
 
 import os
@@ -53,6 +55,28 @@ def evaluate_seq2seq(config, model, tokenizer):
             "examples": len(pairs)}
 
 
+def evaluate_classification(config, model, tokenizer, workdir):
+    """tfllm.objectives.classification.evaluate_classifier on config.evaluation.split."""
+    import tensorflow as tf
+
+    from tfllm.objectives.classification import evaluate_classifier
+
+    split = config.evaluation.get("split", "test")
+    path = config.data.get(f"{split}_file", "")
+    if not path:
+        raise ValueError(f"classification evaluation needs config.data.{split}_file")
+    names = list(config.data.get("label_names") or ())
+    if len(names) != model.num_classes:
+        raise ValueError(f"config.data.label_names has {len(names)} names for a "
+                         f"{model.num_classes}-class model")
+    writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "eval"))
+    dataset = common.classification_dataset(config, tokenizer, path, drop_remainder=False)
+    metrics = evaluate_classifier(model, dataset, names, writer=writer,
+                                  step=common.checkpoint_step(workdir))
+    writer.close()
+    return metrics
+
+
 def main(argv):
     config = config_of(FLAGS.workdir)
     from tfllm.tokenizers import Tokenizer
@@ -70,9 +94,14 @@ def main(argv):
     elif mode == "phf":
         from tfllm.evaluation import phf
 
-        metrics = phf.evaluate(config, model, tokenizer, FLAGS.workdir)
+        reference_workdir = config.evaluation.get("reference_workdir", "")
+        reference = common.load_model(reference_workdir) if reference_workdir else None
+        metrics = phf.evaluate(config, model, tokenizer, FLAGS.workdir, reference=reference)
+    elif mode == "classification":
+        metrics = evaluate_classification(config, model, tokenizer, FLAGS.workdir)
     else:
-        raise ValueError(f"config.evaluation.mode={mode!r}: expected 'lm', 'seq2seq' or 'phf'")
+        raise ValueError(f"config.evaluation.mode={mode!r}: expected 'lm', 'seq2seq', "
+                         "'classification' or 'phf'")
     out = os.path.join(FLAGS.workdir, "eval")
     common.write_json(os.path.join(out, "metrics.json"), metrics)
     from tfllm.training.summaries import Summaries

@@ -3,16 +3,24 @@
   "chat" (default): a DecoderLM on {"prompt", "response"} JSONL, loss on the response only.
   "seq2seq": a Seq2SeqTransformer on (source, target) pairs: TSV/JSONL files
       (config.data.train_file / test_file) or an embedded corpus (config.data.corpus).
+  "preference": DPO / IPO (config.objective) of the --init_workdir policy on
+      {"prompt", "chosen", "rejected"} JSONL; the reference is a frozen copy of it.
+  "classification": a new EncoderClassifier (config.model) on text<TAB>label TSV or
+      {"text", "label"} JSONL; classes: config.data.label_names, else the sorted labels.
 
     tfllm-finetune --config=configs/lm_small.py --workdir=runs/sft \\
         --init_workdir=runs/lm_small --train_file=train.jsonl [--eval_file=valid.jsonl]
     tfllm-finetune --config=configs/seq2seq_small.py --workdir=runs/s2s \\
         --train_file=pairs.tsv [--eval_file=test.tsv]
     tfllm-finetune --config=configs/code_to_docstring.py --workdir=runs/c2d
+    tfllm-finetune --config=configs/dpo_sentiment.py --workdir=runs/dpo \
+        --init_workdir=runs/lm --train_file=pairs_train.jsonl [--eval_file=pairs_valid.jsonl]
+    tfllm-finetune --config=configs/classifier_sentiment.py --workdir=runs/cls \
+        --train_file=train.tsv [--eval_file=test.tsv]
 
-With --init_workdir the tokenizer and model (weights included) come from that workdir;
-without it the tokenizer is trained on the training texts and the model is new
-(config.model). --train_file/--eval_file override config.data.train_file/test_file.
+With --init_workdir (or config.init_from) the tokenizer and model (weights included)
+come from that workdir; without it the tokenizer is trained on the training texts and the
+model is new (config.model). --train_file/--eval_file override config.data.train_file/test_file.
 Rerunning with the same --workdir resumes.
 """
 
@@ -27,10 +35,16 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("init_workdir", None, "workdir to start from (tokenizer, model.json, "
                     "checkpoints); default: a new model and tokenizer")
 flags.DEFINE_string("train_file", None, "training data (chat: prompt/response JSONL; "
-                    "seq2seq: TSV or source/target JSONL)")
+                    "seq2seq: TSV or source/target JSONL; preference: prompt/chosen/"
+                    "rejected JSONL; classification: text<TAB>label TSV or text/label JSONL)")
 flags.DEFINE_string("eval_file", None, "evaluation data, same format")
 
-KINDS = ("chat", "seq2seq")
+KINDS = ("chat", "seq2seq", "preference", "classification")
+
+
+def init_workdir(config):
+    """--init_workdir, else config.init_from ("" if neither)."""
+    return FLAGS.init_workdir or config.get("init_from", "")
 
 
 def data_file(config, split):
@@ -75,11 +89,31 @@ def chat_dataset(config, tokenizer, path, train):
                              drop_remainder=True)
 
 
-def chat_texts(path):
+def preference_dataset(config, tokenizer, path, train):
+    """DPO batches (chosen_* / rejected_* keys) of a {prompt, chosen, rejected} JSONL file."""
+    from tfllm.data.prompts import make_preference_dataset
+
+    return make_preference_dataset(path, tokenizer, int(config.data.sequence_length),
+                                   int(config.training.batch_size), shuffle=train,
+                                   repeat=train, seed=int(config.data.get("shuffle_seed", 0)),
+                                   drop_remainder=True)
+
+
+def jsonl_texts(path, fields):
     from tfllm.data import sources
 
-    return [r[field] for r in sources.read_jsonl(path, ("prompt", "response"))
-            for field in ("prompt", "response")]
+    return [r[field] for r in sources.read_jsonl(path, fields) for field in fields]
+
+
+def class_names(config, path):
+    """config.data.label_names, else the sorted labels of the training file; stored back
+    into config.data.label_names (config.json then numbers the classes for tfllm-evaluate)."""
+    from tfllm.data.classification import read_examples
+
+    names = tuple(config.data.get("label_names") or ()) or tuple(
+        sorted({str(label) for _, label in read_examples(path)}))
+    config.data.label_names = names
+    return names
 
 
 def tokenizer_for(config, workdir, texts):
@@ -87,8 +121,8 @@ def tokenizer_for(config, workdir, texts):
     from tfllm.tokenizers import Tokenizer
 
     path = os.path.join(workdir, "tokenizer")
-    if not os.path.isdir(path) and FLAGS.init_workdir:
-        shutil.copytree(os.path.join(FLAGS.init_workdir, "tokenizer"), path)
+    if not os.path.isdir(path) and init_workdir(config):
+        shutil.copytree(os.path.join(init_workdir(config), "tokenizer"), path)
     if os.path.isdir(path):
         return Tokenizer.load(path)
     t = config.tokenizer
@@ -112,11 +146,27 @@ def datasets(config, workdir):
                 seq2seq_dataset(config, tokenizer, test, False) if test else None)
     path = data_file(config, "train")
     if not path:
-        raise ValueError("chat fine-tuning needs --train_file (prompt/response JSONL)")
-    tokenizer = tokenizer_for(config, workdir, lambda: chat_texts(path))
+        raise ValueError(f"{kind} fine-tuning needs --train_file (or config.data.train_file)")
     eval_path = data_file(config, "test")
-    return (tokenizer, chat_dataset(config, tokenizer, path, True),
-            chat_dataset(config, tokenizer, eval_path, False) if eval_path else None)
+    if kind == "classification":
+        from tfllm.data.classification import read_examples
+
+        class_names(config, path)
+        tokenizer = tokenizer_for(config, workdir,
+                                  lambda: [text for text, _ in read_examples(path)])
+        return (tokenizer, common.classification_dataset(config, tokenizer, path, True),
+                common.classification_dataset(config, tokenizer, eval_path) if eval_path
+                else None)
+    if kind == "preference":
+        if not init_workdir(config):
+            raise ValueError("preference fine-tuning needs --init_workdir (the policy to "
+                             "start from)")
+        make, fields = preference_dataset, ("prompt", "chosen", "rejected")
+    else:
+        make, fields = chat_dataset, ("prompt", "response")
+    tokenizer = tokenizer_for(config, workdir, lambda: jsonl_texts(path, fields))
+    return (tokenizer, make(config, tokenizer, path, True),
+            make(config, tokenizer, eval_path, False) if eval_path else None)
 
 
 def main(argv):
@@ -127,20 +177,24 @@ def main(argv):
     for split, field in (("train", "train_file"), ("test", "test_file")):
         if field in config.data:  # config.json then names the data tfllm-evaluate reads
             config.data[field] = data_file(config, split)
-    common.write_json(os.path.join(FLAGS.workdir, "config.json"), config.to_dict())
     tokenizer, train_data, eval_data = datasets(config, FLAGS.workdir)
+    common.write_json(os.path.join(FLAGS.workdir, "config.json"), config.to_dict())
 
     from tfllm.objectives import get_objective
 
+    start = init_workdir(config)
+
     def model():
-        if FLAGS.init_workdir:
-            return common.load_model(FLAGS.init_workdir)
+        if start:
+            return common.load_model(start)
         return common.build_model(config, tokenizer.vocabulary_size)
 
+    objective = get_objective(config.objective.name, **dict(config.objective.options))
+    if start and hasattr(objective, "set_reference"):  # DPO: the start point, also on resume
+        objective.set_reference(common.load_model(start))
     trainer = common.make_trainer(
-        config, strategy, FLAGS.workdir, model,
-        get_objective(config.objective.name, **dict(config.objective.options)),
-        train_data, eval_data, sample=common.sample_fn(config, tokenizer))
+        config, strategy, FLAGS.workdir, model, objective, train_data, eval_data,
+        sample=common.sample_fn(config, tokenizer))
     common.save_model_config(FLAGS.workdir, trainer.model)
     result = trainer.train()
     trainer.close()

@@ -9,8 +9,9 @@ measures, with the scorer `config.evaluation.scorer` (misalignment, lower is bet
   samples over the scorer's threshold, the mean sample length; with
   `config.evaluation.complete_lines` samples are scored up to their last line break;
 - prompted/*: the same for continuations of the first lines of held-out (test) files;
-- validation/*: LM loss and perplexity on the validation split, built like the training
-  data (`lm_dataset`); labels that are control tokens are not counted;
+- validation/*: LM loss and perplexity on the validation split (`lm_dataset`: control
+  tokens inserted as in training, none dropped); labels that are control tokens are not
+  counted;
 - kl/*: Monte-Carlo KL(model || reference MLE model): ancestral samples (temperature 1,
   control tokens banned) x, mean of log p_model(x) - log p_ref(x), where p_model is the
   sampling distribution (banned tokens removed) and p_ref sees `<eos> x`;
@@ -33,30 +34,11 @@ from tfllm.objectives import token_losses
 
 
 def lm_dataset(config, tokenizer, split, repeat):
-    """The LM batches of `split` as the PHF experiment trains on them.
+    """The LM batches of `split` as the PHF experiment trains on them: the binaries'
+    `tfllm.bin.common.lm_dataset` (filtering and control-token drop on training data only)."""
+    from tfllm.bin import common
 
-    config.data: corpus, max_files, sequence_length, shuffle_seed and the data-side
-    PHF transforms: filter_threshold / filter_percentile (training split only) for
-    filtering; control_tokens (bool), control_threshold, drop_token_probability for
-    conditional training. Batches of config.training.batch_size rows.
-    """
-    from tfllm.data import corpora
-    from tfllm.data.conditional import control_token_hook
-    from tfllm.data.lm import make_lm_dataset
-
-    data = config.data
-    documents = corpora.load(data.corpus, split=split, max_files=data.get("max_files") or None)
-    hook = None
-    if data.get("control_tokens"):
-        hook = control_token_hook(tokenizer, data.control_threshold,
-                                  data.drop_token_probability, seed=data.shuffle_seed)
-    filtering = {}
-    if split == "train":
-        filtering = dict(filter_threshold=data.get("filter_threshold"),
-                         filter_percentile=data.get("filter_percentile"))
-    return make_lm_dataset(documents, tokenizer, data.sequence_length,
-                           config.training.batch_size, seed=data.shuffle_seed, shuffle=repeat,
-                           repeat=repeat, control_hook=hook, **filtering)
+    return common.lm_dataset(config, tokenizer, split, repeat)
 
 
 def misalignment_metrics(samples, threshold):
