@@ -70,21 +70,6 @@ def test_pair_batches_shift_targets_and_mask_padding(tmp_path):
     assert batch["encoder_padding_mask"][0].numpy().sum() == len("the cat sleeps")
 
 
-def test_with_preference_forwards_the_vector():
-    seen = {}
-
-    def objective(model, batch, training=True):
-        return model({"token_ids": batch["token_ids"]}, training=training), {}
-
-    def model(inputs, training=None):
-        seen.update(inputs)
-        return tf.constant(0.0)
-
-    batch = {"token_ids": tf.ones((2, 3), tf.int32), "preference": tf.constant([[1.0], [-1.0]])}
-    apps.with_preference(objective)(model, batch)
-    assert seen["preference"].numpy().tolist() == [[1.0], [-1.0]]
-
-
 def test_configs_build():
     from tfllm.objectives import OBJECTIVES
 

@@ -33,7 +33,9 @@ def test_weight_decay_skips_biases_norms_and_embeddings():
     model = DecoderLM.from_preset("tiny")
     optimizer = make_optimizer(1e-3, weight_decay=0.1)
     optimizer.build(model.trainable_variables)
-    decayed = {v.path for v in model.trainable_variables if optimizer._use_weight_decay(v)}
-    assert "decoder_lm/decoder/block_0/self_attention/qkv/kernel" in decayed
+    # Paths without the model's own name, which depends on how many models the process made.
+    decayed = {v.path.split("/", 1)[1] for v in model.trainable_variables
+               if optimizer._use_weight_decay(v)}
+    assert "decoder/block_0/self_attention/qkv/kernel" in decayed
     assert not any(word in path for path in decayed
                    for word in ("bias", "gamma", "beta", "embeddings"))
