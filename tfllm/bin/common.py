@@ -330,6 +330,18 @@ def flat_config(config, prefix=""):
     return out
 
 
+def train_and_report(config, strategy, workdir, tokenizer, model, objective, train_data,
+                     eval_data=None, scorer=None):
+    """Trains with `make_trainer` (samples every N steps), saves the model's config next to
+    the checkpoints and prints the outcome (`report`); the body of the training binaries."""
+    trainer = make_trainer(config, strategy, workdir, model, objective, train_data, eval_data,
+                           sample=sample_fn(config, tokenizer), scorer=scorer)
+    save_model_config(workdir, trainer.model)
+    result = trainer.train()
+    trainer.close()
+    report(result, trainer, config, tokenizer, workdir)
+
+
 def make_trainer(config, strategy, workdir, model, objective, train_data, eval_data=None,
                  sample=None, scorer=None):
     """A Trainer configured by config.optimizer, config.schedule and config.training."""

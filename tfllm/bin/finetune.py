@@ -192,13 +192,8 @@ def main(argv):
     objective = get_objective(config.objective.name, **dict(config.objective.options))
     if start and hasattr(objective, "set_reference"):  # DPO: the start point, also on resume
         objective.set_reference(common.load_model(start))
-    trainer = common.make_trainer(
-        config, strategy, FLAGS.workdir, model, objective, train_data, eval_data,
-        sample=common.sample_fn(config, tokenizer))
-    common.save_model_config(FLAGS.workdir, trainer.model)
-    result = trainer.train()
-    trainer.close()
-    common.report(result, trainer, config, tokenizer, FLAGS.workdir)
+    common.train_and_report(config, strategy, FLAGS.workdir, tokenizer, model, objective,
+                            train_data, eval_data)
 
 
 def run():

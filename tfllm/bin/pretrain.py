@@ -28,15 +28,10 @@ def main(argv):
     from tfllm.objectives import get_objective
 
     objective = get_objective(config.objective.name, **dict(config.objective.options))
-    trainer = common.make_trainer(
-        config, strategy, FLAGS.workdir,
+    common.train_and_report(
+        config, strategy, FLAGS.workdir, tokenizer,
         lambda: common.build_model(config, tokenizer.vocabulary_size), objective,
-        train_data, eval_data, sample=common.sample_fn(config, tokenizer),
-        scorer=common.scorer_for(config))
-    common.save_model_config(FLAGS.workdir, trainer.model)
-    result = trainer.train()
-    trainer.close()
-    common.report(result, trainer, config, tokenizer, FLAGS.workdir)
+        train_data, eval_data, scorer=common.scorer_for(config))
 
 
 def run():
