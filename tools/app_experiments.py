@@ -30,21 +30,29 @@ FLAGS = flags.FLAGS
 
 
 # ------------------------------------------------------------------------- seq2seq data
+def split_records(config, split, what, from_corpus, from_file):
+    """Records of `split`: `from_corpus()` when config.data.corpus is set, else
+    `from_file(path)` on config.data.train_file / test_file; empty is an error."""
+    data = config.data
+    if data.corpus:
+        records, source = from_corpus(), data.corpus
+    else:
+        source = data.train_file if split == "train" else data.test_file
+        if not source:
+            raise ValueError(f"config.data.{split}_file is empty and config.data.corpus unset")
+        records = from_file(source)
+    if not records:
+        raise ValueError(f"the {split} split of {source} has no {what}")
+    return records
+
+
 def read_pairs(config, split):
     """(source, target) pairs of `split` from config.data.corpus or the TSV/JSONL files."""
     from tfllm.data import corpora, seq2seq
 
-    data = config.data
-    if data.corpus:
-        pairs = list(corpora.load(data.corpus, split=split).pairs)
-    else:
-        path = data.train_file if split == "train" else data.test_file
-        if not path:
-            raise ValueError(f"config.data.{split}_file is empty and config.data.corpus unset")
-        pairs = seq2seq.read_pairs(path)
-    if not pairs:
-        raise ValueError(f"the {split} split of {data.corpus or path} has no pairs")
-    return pairs
+    return split_records(config, split, "pairs",
+                         lambda: list(corpora.load(config.data.corpus, split=split).pairs),
+                         seq2seq.read_pairs)
 
 
 def pair_batches(tokenizer, pairs, config, repeat):
@@ -250,18 +258,11 @@ def classification_examples(config, split):
     neutral)."""
     from tfllm.data import classification
 
-    data = config.data
-    if data.corpus:
-        examples = [(text, SENTIMENT_CLASSES[(value > -0.05) + (value > 0.05)])
-                    for text, value in scored_sentences(config, split)]
-    else:
-        path = data.train_file if split == "train" else data.test_file
-        if not path:
-            raise ValueError(f"config.data.{split}_file is empty and config.data.corpus unset")
-        examples = classification.read_examples(path)
-    if not examples:
-        raise ValueError(f"the {split} split of {data.corpus or path} has no examples")
-    return examples
+    return split_records(
+        config, split, "examples",
+        lambda: [(text, SENTIMENT_CLASSES[(value > -0.05) + (value > 0.05)])
+                 for text, value in scored_sentences(config, split)],
+        classification.read_examples)
 
 
 def run_classification(config, workdir, strategy):
