@@ -41,7 +41,7 @@ def get_config(objective="conditional"):
                         value_head=objective == "awr")
     config.data = dict(
         corpus="python_stdlib_code", files="", sequence_length=128, shuffle_seed=0,
-        max_files=400,
+        max_files=0,  # 0: every stdlib file (generated codec tables excluded)
         # filtering: drop training documents scoring over a threshold or a percentile.
         filter_threshold=config_dict.placeholder(float),
         filter_percentile=config_dict.placeholder(float),

@@ -109,6 +109,23 @@ def test_same_seed_same_order_and_start_step(tok):
     assert first(3, start_step=2, k=4) == run[2:]
 
 
+def test_batches_mix_documents_and_fixed_order_evaluation(tok):
+    # 8 long documents, each of one repeated letter: without the row shuffle a batch
+    # of 8 rows would hold consecutive rows of one or two documents.
+    docs = [letter * 400 for letter in "abcdefgh"]
+
+    def letters_per_batch(**options):
+        ds = lm.make_lm_dataset(docs, tok, T, 8, seed=0, **options)
+        return [len({chr(t) for t in b["token_ids"].numpy().ravel() if t >= 97})
+                for b in ds.take(4)]
+
+    assert max(letters_per_batch(repeat=True, row_shuffle_buffer_size=0)) <= 2
+    assert min(letters_per_batch(repeat=True)) >= 4
+    once = lm.make_lm_dataset(docs, tok, T, 8, seed=0, reshuffle_each_iteration=False)
+    first = [b["token_ids"].numpy().tolist() for b in once]
+    assert [b["token_ids"].numpy().tolist() for b in once] == first
+
+
 def test_iterator_checkpoint_resumes(tok, tmp_path):
     ds = lm.make_lm_dataset(_docs(20), tok, T, 2, seed=1, repeat=True)
     iterator = iter(ds)

@@ -173,10 +173,12 @@ def lm_dataset(config, tokenizer, split, repeat):
         options["control_hook"] = control_token_hook(
             tokenizer, data.control_threshold,
             data.drop_token_probability if repeat else 0.0, seed=data.get("shuffle_seed", 0))
+    # Evaluation data is shuffled too, in one fixed order, so its first batches are a
+    # sample of many files rather than the first file's rows.
     return make_lm_dataset(documents, tokenizer, int(data.sequence_length),
                            int(config.training.batch_size),
-                           seed=int(data.get("shuffle_seed", 0)), shuffle=repeat,
-                           repeat=repeat, **options)
+                           seed=int(data.get("shuffle_seed", 0)), shuffle=True,
+                           repeat=repeat, reshuffle_each_iteration=repeat, **options)
 
 
 def corpus_documents(config, split):

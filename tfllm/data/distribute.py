@@ -23,14 +23,16 @@ def shard(dataset, num_shards=1, shard_index=0, input_context=None):
 
 
 def order(dataset, seed=0, shuffle=True, repeat=False, num_shards=1, shard_index=0,
-          input_context=None, shuffle_buffer_size=None):
-    """Shard, then shuffle deterministically by `seed` (reshuffled each epoch), then
-    repeat: the example order every pipeline uses."""
+          input_context=None, shuffle_buffer_size=None, reshuffle_each_iteration=True):
+    """Shard, then shuffle deterministically by `seed` (reshuffled each epoch unless
+    `reshuffle_each_iteration` is False), then repeat: the example order every
+    pipeline uses."""
     dataset = shard(dataset, num_shards, shard_index, input_context)
     if shuffle:
         buffer = shuffle_buffer_size
         if buffer is None:
             cardinality = int(dataset.cardinality())
             buffer = cardinality if cardinality > 0 else 1024
-        dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(buffer, seed=seed,
+                                  reshuffle_each_iteration=reshuffle_each_iteration)
     return dataset.repeat() if repeat else dataset

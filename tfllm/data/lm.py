@@ -113,7 +113,7 @@ def rows_to_batch(rows):
 def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0,
                     shuffle=True, repeat=False, start_step=0, control_hook=None,
                     filter_threshold=None, filter_percentile=None, shuffle_buffer_size=None,
-                    num_shards=1, shard_index=0, input_context=None, drop_remainder=True,
+                    row_shuffle_buffer_size=4096, reshuffle_each_iteration=True, num_shards=1, shard_index=0, input_context=None, drop_remainder=True,
                     prefetch=True):
     """The causal LM training/evaluation dataset.
 
@@ -134,6 +134,11 @@ def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0
         filter_threshold / filter_percentile: drop documents whose score is over an
             absolute threshold or a percentile of the corpus (filtering objective).
         shuffle_buffer_size: default: all in-memory documents, 1024 for streams.
+        row_shuffle_buffer_size: with `shuffle`, packed rows are also shuffled through a
+            buffer of this many rows, so a batch mixes many documents instead of
+            holding consecutive rows of one file (0: off).
+        reshuffle_each_iteration: a new order every epoch / iterator; False gives every
+            iterator the same shuffled order (a fixed evaluation subset).
         num_shards / shard_index: shard by documents (before shuffling).
         input_context: a tf.distribute.InputContext; overrides num_shards/shard_index.
         drop_remainder: drop a last partial batch (fixed shapes for XLA).
@@ -154,9 +159,13 @@ def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     dataset = distribute.order(doc_dataset.enumerate(), seed, shuffle, repeat, num_shards,
-                               shard_index, input_context, shuffle_buffer_size)
+                               shard_index, input_context, shuffle_buffer_size,
+                               reshuffle_each_iteration)
     dataset = tokenize_documents(dataset, tokenizer, control_hook)
     dataset = pack(dataset, sequence_length, tokenizer.pad_id, flush=not repeat)
+    if shuffle and row_shuffle_buffer_size:
+        dataset = dataset.shuffle(row_shuffle_buffer_size, seed=seed + 1,
+                                  reshuffle_each_iteration=reshuffle_each_iteration)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.map(rows_to_batch, num_parallel_calls=_AUTOTUNE, deterministic=True)
     if start_step:
