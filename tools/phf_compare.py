@@ -71,8 +71,10 @@ def train_and_evaluate(config, workdir):
 def markdown(results, args):
     lines = ["# Pretraining with human preferences: PEP8 on python_stdlib_code", "",
              f"Budget: {args.steps} steps x {args.batch_size} rows x {args.sequence_length} "
-             f"tokens per objective (byte tokenizer, configs/phf_pep8.py model), "
-             f"{args.max_files} stdlib files; measured by `tools/phf_compare.py` on a shared "
+             f"tokens per objective ({args.tokenizer} tokenizer of {args.vocabulary_size} "
+             f"tokens, configs/phf_pep8.py model), "
+             f"{args.max_files or 'all'} stdlib files; {args.num_samples} unconditional "
+             f"samples of at most {args.max_new_tokens} tokens; measured by `tools/phf_compare.py` on a shared "
              "2-core CPU. Lower misalignment is better; samples at temperature 0.7, top-p 0.9 "
              "(conditional: prompted with `<|good|>`).", "",
              "Method (tfllm/evaluation/phf.py): violations/char are pycodestyle violations "
@@ -95,7 +97,30 @@ def markdown(results, args):
         loss_ratio = cond["validation/loss"] / mle["validation/loss"]
         lines += ["", f"Conditional vs MLE: {ratio:.2f}x fewer violations per character "
                   f"(target >= 5x), validation loss ratio {loss_ratio:.3f} (target <= 1.05)."]
+    lines += ["", "Most frequent pycodestyle codes in the samples (unconditional and prompted "
+              "continuations together), per 1000 sample characters:", "",
+              "| objective | sample chars | codes |", "|---|---|---|"]
+    for name, metrics in results.items():
+        codes = metrics.get("violation_codes", {})
+        chars = max(codes.get("chars", 0), 1)
+        top = sorted(codes.get("counts", {}).items(), key=lambda kv: -kv[1])[:6]
+        text = ", ".join(f"{code} {1000 * n / chars:.1f}" for code, n in top)
+        lines.append(f"| {name} | {codes.get('chars', 0)} | {text} |")
     return "\n".join(lines) + "\n"
+
+
+def violation_codes(workdir):
+    """{"chars": n, "counts": {code: n}} over the continuations in <workdir>/eval/samples.json."""
+    from tfllm.feedback.pycodestyle_counts import pep8_violation_codes
+
+    with open(os.path.join(workdir, "eval", "samples.json"), encoding="utf-8") as f:
+        samples = json.load(f)
+    texts = [s["text"] for group in samples.values() for s in group if s["text"]]
+    counts = {}
+    for text in texts:
+        for code, n in pep8_violation_codes(text).items():
+            counts[code] = counts.get(code, 0) + n
+    return {"chars": sum(len(t) for t in texts), "counts": counts}
 
 
 def plot(results, path):
@@ -122,8 +147,11 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--sequence_length", type=int, default=128)
-    parser.add_argument("--max_files", type=int, default=400)
+    parser.add_argument("--max_files", type=int, default=0, help="0: every stdlib file")
+    parser.add_argument("--tokenizer", default="byte", help="byte | sentencepiece")
+    parser.add_argument("--vocabulary_size", type=int, default=512)
     parser.add_argument("--num_samples", type=int, default=64)
+    parser.add_argument("--max_new_tokens", type=int, default=128)
     parser.add_argument("--root", default=os.path.join(ROOT, "runs", "phf_compare"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "results"))
     parser.add_argument("--reevaluate", action="store_true",
@@ -146,7 +174,10 @@ def main(argv=None):
         config.training.batch_size = args.batch_size
         config.data.sequence_length = args.sequence_length
         config.data.max_files = args.max_files
+        config.tokenizer.kind = args.tokenizer
+        config.tokenizer.vocabulary_size = args.vocabulary_size
         config.evaluation.num_samples = args.num_samples
+        config.evaluation.max_new_tokens = args.max_new_tokens
         config.evaluation.reference_workdir = os.path.join(args.root, "mle")
         config.training.progress = False
         workdir = os.path.join(args.root, name)
@@ -154,6 +185,7 @@ def main(argv=None):
             raise SystemExit(f"phf_compare: {workdir} must {'' if args.reevaluate else 'not '}"
                              "exist (see --reevaluate and --root)")
         results[name] = train_and_evaluate(config, workdir)
+        results[name]["violation_codes"] = violation_codes(workdir)
         if args.reevaluate:  # the trainer found the finished run and trained no step
             results[name].update({k: previous[name][k] for k in ("train_s", "wall_s")})
         print(json.dumps({name: results[name]}), flush=True)

@@ -2,7 +2,7 @@ import re
 
 import pycodestyle
 
-from tfllm.feedback.pycodestyle_counts import pep8_violations_per_line
+from tfllm.feedback.pycodestyle_counts import pep8_violation_codes, pep8_violations_per_line
 
 
 def _reference_total(source):
@@ -17,6 +17,12 @@ def test_hand_counted_lines():
     assert pep8_violations_per_line("") == []
     long_line = "y = '" + "a" * 80 + "'\n"
     assert pep8_violations_per_line(long_line) == [1]  # E501
+
+
+def test_violation_codes_hand_counted():
+    assert pep8_violation_codes("def f( x ):\n  return x") == {
+        "E201": 1, "E202": 1, "E111": 1, "W292": 1}
+    assert pep8_violation_codes("x = 1\n") == {}
 
 
 def test_counts_align_with_splitlines_and_match_total():

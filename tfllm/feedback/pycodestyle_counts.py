@@ -3,6 +3,7 @@
 Used by the PEP8 scorer (tfllm.feedback.pep8) and the `python_stdlib_code` corpus.
 """
 
+import collections
 import re
 
 import pycodestyle
@@ -25,17 +26,30 @@ pycodestyle._is_string_literal = _is_string_literal
 
 
 class _PerLineReport(pycodestyle.BaseReport):
-    """Collects the physical line number of every counted violation."""
+    """Collects the physical line number and code of every counted violation."""
 
     def __init__(self, options):
         super().__init__(options)
         self.line_numbers = []
+        self.codes = []
 
     def error(self, line_number, offset, text, check):
         code = super().error(line_number, offset, text, check)
         if code:
             self.line_numbers.append(line_number)
+            self.codes.append(code)
         return code
+
+
+def _check(physical_lines):
+    report = _PerLineReport(_STYLE.options)
+    pycodestyle.Checker(lines=physical_lines, options=_STYLE.options, report=report).check_all()
+    return report
+
+
+def pep8_violation_codes(source):
+    """collections.Counter of the pycodestyle codes found in `source` ("E111": 3, ...)."""
+    return collections.Counter(_check(_NEWLINE_LINES.findall(source)).codes)
 
 
 def pep8_violations_per_line(source):
@@ -54,8 +68,7 @@ def pep8_violations_per_line(source):
     if not segments:
         return []
     physical = _NEWLINE_LINES.findall(source)
-    report = _PerLineReport(_STYLE.options)
-    pycodestyle.Checker(lines=physical, options=_STYLE.options, report=report).check_all()
+    report = _check(physical)
     segment_at = {}
     offset = 0
     for index, segment in enumerate(segments):
