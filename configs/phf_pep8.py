@@ -64,12 +64,15 @@ def get_config(objective="conditional"):
         histogram_every=0, profile_first=0, profile_last=0, progress=True, tpu="")
     # The end of tfllm-pretrain: samples under <|good|> and <|bad|> with their PEP8 scores
     # (tfllm.generation.preference.control_token_report).
+    # control_each_line: the control token also follows every line break while sampling,
+    # as it starts every line in training (tfllm.generation.preference.sample_token_ids).
     config.sampling = dict(show_control_tokens=objective == "conditional", scorer="pep8",
                            num_samples=2, max_new_tokens=160, temperature=0.7, top_p=0.9,
-                           seed=0)
+                           seed=0, control_each_line=True)
     config.evaluation = dict(
         mode="phf", scorer="pep8", num_samples=64, max_new_tokens=128, temperature=0.7,
         top_p=0.9, seed=0, control="<|good|>" if objective == "conditional" else "",
+        control_each_line=objective == "conditional",
         num_prompts=16, prompt_lines=3, max_prompt_tokens=120, batches=16, complete_lines=True,
         reference_workdir="")
     if objective == "filtering":

@@ -77,3 +77,18 @@ def test_evaluate_writes_results_and_kl_to_itself_is_zero(tmp_path):
     assert len(samples["unconditional"]) == 3 and len(samples["prompted"]) == 3
     assert all(len(s["prompt"].splitlines()) <= 2 for s in samples["prompted"])
     assert os.listdir(os.path.join(tmp_path, "tensorboard", "eval"))
+
+
+def test_control_each_line_reports_both_protocols(tmp_path):
+    tokenizer = ByteTokenizer(control_tokens=("<|good|>", "<|bad|>"))
+    model = DecoderLM.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size)
+    config = _config(tmp_path)
+    config.evaluation.control = "<|good|>"
+    config.evaluation.control_each_line = True
+    metrics = phf.evaluate(config, model, tokenizer, str(tmp_path))
+    for protocol in ("", "start_only/"):
+        for group in ("unconditional", "prompted"):
+            assert f"{protocol}{group}/misalignment_per_char" in metrics
+    config.evaluation.control_each_line = False
+    assert not any(k.startswith("start_only/")
+                   for k in phf.evaluate(config, model, tokenizer, str(tmp_path)))

@@ -229,6 +229,10 @@ def test_repeated_calls_reuse_the_compiled_program(model):
     (lambda m: generate(m, [[1, 2], []], 5), "at least one token"),
     (lambda m: generate(m, prompts(), 5, prompt_padding_mask=[[0, 1, 1, 1]] * 3), "prefix"),
     (lambda m: generate(m, prompts() + VOCAB, 5), "lie in"),
+    (lambda m: generate(m, prompts(), 5, segment_control=([3], VOCAB)), "segment_control"),
+    (lambda m: generate(m, prompts(), 5, segment_control=([], 4)), "segment_control"),
+    (lambda m: generate(m, prompts(), 5, sampler="beam", segment_control=([3], 4)),
+     "not beam"),
 ])
 def test_bad_inputs_raise_value_error(model, call, message):
     with pytest.raises(ValueError, match=message):

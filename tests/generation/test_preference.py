@@ -67,6 +67,45 @@ def test_prompt_layout(tokenizer):
         preference.prompt_token_ids(tokenizer, ["a"], "<|meh|>")
 
 
+def test_prompt_layout_each_line(tokenizer):
+    good = tokenizer.control_token_ids["<|good|>"]
+    a, nl, b = (tokenizer.encode(c)[0] for c in "a\nb")
+    assert preference.prompt_token_ids(tokenizer, ["a\nb", "a\n", ""], "<|good|>",
+                                       each_line=True) == [
+        [tokenizer.eos_id, good, a, nl, good, b], [tokenizer.eos_id, good, a, nl],
+        [tokenizer.eos_id, good]]
+
+
+def test_control_each_line_follows_every_line_end(tokenizer):
+    # A rigged LM where letters and "\n" are likely and control tokens are banned: the
+    # control token must appear exactly after each "\n" (forced), nowhere else.
+    model = DecoderLM.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size)
+    table = model.token_embedding.embeddings.numpy()
+    table[:, 0] = -10.0
+    table[[tokenizer.encode(c)[0] for c in "ab\n"], 0] = 3.0
+    model.token_embedding.embeddings.assign(table)
+    norm = model.decoder.final_norm
+    norm.gamma.assign(np.zeros(norm.gamma.shape, "float32"))
+    norm.beta.assign(np.eye(1, norm.beta.shape[0], dtype="float32")[0])
+    good = tokenizer.control_token_ids["<|good|>"]
+    newline = tokenizer.encode("\n")[0]
+    assert preference.line_end_token_ids(tokenizer) == [newline]
+    prompts, outputs = preference.sample_token_ids(
+        model, tokenizer, ["a\n"] * 4, 40, control="<|good|>", control_each_line=True,
+        temperature=1.0, p=1.0, seed=0)
+    assert prompts[0][-1] == newline
+    for prompt, out in zip(prompts, outputs):
+        assert out.count(newline) >= 3
+        full = prompt + out
+        for i in range(len(prompt), len(full)):
+            assert (full[i] == good) == (full[i - 1] == newline), (i, full)
+    plain = preference.sample_token_ids(model, tokenizer, ["a\n"] * 4, 40, control="<|good|>",
+                                        temperature=1.0, p=1.0, seed=0)[1]
+    assert all(good not in out for out in plain)
+    with pytest.raises(ValueError, match="control_each_line needs a control token"):
+        preference.sample_token_ids(model, tokenizer, [""], 4, control_each_line=True)
+
+
 def test_best_of_n_returns_the_lowest_score(rigged_lm, tokenizer):
     options = dict(sampler="top_p", temperature=1.0, p=1.0, seed=11, control="<|good|>")
     prompts = ["", ""]

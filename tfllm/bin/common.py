@@ -391,7 +391,7 @@ def report(result, trainer, config, tokenizer, workdir):
         print(control_token_report(
             trainer.model, tokenizer, get_scorer(sampling.scorer), sampling.num_samples,
             sampling.max_new_tokens, temperature=sampling.temperature, p=sampling.top_p,
-            seed=sampling.seed))
+            seed=sampling.seed, control_each_line=sampling.get("control_each_line", False)))
     elif config.training.get("num_samples") and generative(trainer.model):
         for i, text in enumerate(sample_fn(config, tokenizer)(trainer.model,
                                                               config.training.seed)):

@@ -4,7 +4,9 @@
 measures, with the scorer `config.evaluation.scorer` (misalignment, lower is better):
 
 - unconditional/*: N samples from `<eos>` (conditional models: `<eos> <|good|>`, set by
-  `config.evaluation.control`), temperature 0.7, top-p 0.9: mean misalignment, the
+  `config.evaluation.control`; with `config.evaluation.control_each_line` the control
+  token also follows every line break, as in training, and the start-only protocol is
+  reported as start_only/*), temperature 0.7, top-p 0.9: mean misalignment, the
   character-weighted misalignment (PEP8: violations per character), the fraction of
   samples over the scorer's threshold, the mean sample length; with
   `config.evaluation.complete_lines` samples are scored up to their last line break;
@@ -157,17 +159,25 @@ def evaluate(config, model, tokenizer, workdir, reference=None):
     e = config.evaluation
     scorer = get_scorer(e.scorer)
     control = e.get("control") or None
+    each_line = bool(control and e.get("control_each_line", False))
     options = dict(control=control, sampler="top_p", temperature=e.temperature, p=e.top_p,
                    seed=e.seed, complete_lines=e.get("complete_lines", False))
     prompts = [""] * e.num_samples + heldout_prompts(config, tokenizer, e.num_prompts,
                                                      e.prompt_lines, e.max_prompt_tokens)
-    samples = preference.sample_and_score(model, tokenizer, scorer, prompts, e.max_new_tokens,
-                                          **options)
-    unconditional, prompted = samples[:e.num_samples], samples[e.num_samples:]
     metrics = {}
-    for name, samples in (("unconditional", unconditional), ("prompted", prompted)):
-        for key, value in misalignment_metrics(samples, scorer.threshold).items():
-            metrics[f"{name}/{key}"] = value
+    # With control_each_line the control token also follows every line break; the
+    # start-only protocol (control token first, then banned) is kept as start_only/*.
+    for prefix, mode in (("", each_line), ("start_only/", False))[:1 + each_line]:
+        samples = preference.sample_and_score(model, tokenizer, scorer, prompts,
+                                              e.max_new_tokens, control_each_line=mode,
+                                              **options)
+        groups = (("unconditional", samples[:e.num_samples]),
+                  ("prompted", samples[e.num_samples:]))
+        for name, group in groups:
+            for key, value in misalignment_metrics(group, scorer.threshold).items():
+                metrics[f"{prefix}{name}/{key}"] = value
+        if not prefix:
+            unconditional, prompted = groups[0][1], groups[1][1]
     loss = validation_loss(config, model, tokenizer)
     metrics["validation/loss"] = loss
     metrics["validation/perplexity"] = math.exp(min(loss, 50.0))

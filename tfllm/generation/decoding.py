@@ -31,11 +31,15 @@ def _write_column(buffer, column, index):
 
 def decode(adapter, token_ids, lengths, max_new_tokens, greedy=True, temperature=1.0,
            top_k=0, top_p=1.0, seed=None, stop_token_ids=(), ban=None, pad_token_id=0,
-           with_log_probs=True, logit_bias=None):
+           with_log_probs=True, logit_bias=None, segment_control=None):
     """The loop behind `sample_tokens`, over an adapter (see adapters.py).
 
     `logit_bias`: None or a (vocab,) float tensor added to the logits before the
     ban, temperature and filtering.
+    `segment_control`: None or (segment_end, control_id): `segment_end` a (vocab,) bool
+    tensor; after a row emits a token marked there, its next token is `control_id`,
+    inserted like a prompt token (log-prob 0), as conditional training puts a control
+    token at every segment start.
     """
     token_ids = tf.cast(token_ids, tf.int32)
     lengths = tf.cast(lengths, tf.int32)
@@ -59,6 +63,13 @@ def decode(adapter, token_ids, lengths, max_new_tokens, greedy=True, temperature
                                                       top_p, step_seed, ban, logit_bias)
         forced = index < lengths
         generated = tf.logical_and(tf.logical_not(forced), tf.logical_not(done))
+        if segment_control is not None:
+            segment_end, control_id = segment_control
+            after_end = tf.gather(segment_end, buffer[:, index - 1])
+            chosen = tf.where(after_end, tf.cast(control_id, chosen.dtype), chosen)
+            zero = tf.zeros_like(sampling_lp)
+            sampling_lp = tf.where(after_end, zero, sampling_lp)
+            model_lp = tf.where(after_end, zero, model_lp)
         tokens = tf.where(forced, buffer[:, index], tf.where(done, pad_token_id, chosen))
         buffer = _write_column(buffer, tokens, index)
         if with_log_probs:

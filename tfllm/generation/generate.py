@@ -20,7 +20,8 @@ SAMPLERS = ("greedy", "top_k", "top_p", "beam")
 DEFAULTS = dict(temperature=1.0, k=50, p=0.9, num_beams=4, length_penalty=0.0,
                 stop_token_ids=(), banned_token_ids=(), seed=None, pad_token_id=0,
                 start_token_id=1, preference=None, encoder_padding_mask=None,
-                prompt_padding_mask=None, prompt_lengths=None, logit_bias=None)
+                prompt_padding_mask=None, prompt_lengths=None, logit_bias=None,
+                segment_control=None)
 
 _COMPILED = weakref.WeakKeyDictionary()
 
@@ -97,6 +98,15 @@ def _check(model, ids, max_new_tokens, options, sampler):
                              f"shape {bias.shape} dtype {bias.dtype}")
         if np.isnan(bias).any() or (bias == np.inf).any():
             raise ValueError("logit_bias must not contain NaN or +inf")
+    if options["segment_control"] is not None:
+        if sampler == "beam":
+            raise ValueError("segment_control works with greedy, top_k and top_p, not beam")
+        segment_ends, control_id = options["segment_control"]
+        ids_given = np.asarray(list(segment_ends) + [control_id], np.int64)
+        if not len(segment_ends) or ((ids_given < 0) | (ids_given >= vocabulary_size)).any():
+            raise ValueError(f"segment_control {options['segment_control']!r}: expected "
+                             f"(non-empty segment-end token ids, control token id) in "
+                             f"[0, {vocabulary_size})")
     for name in ("stop_token_ids", "banned_token_ids", "pad_token_id", "start_token_id"):
         values = np.atleast_1d(np.asarray(options[name], np.int64))
         if ((values < 0) | (values >= vocabulary_size)).any():
@@ -112,14 +122,24 @@ def _static_key(sampler, max_new_tokens, options):
             tuple(sorted(int(t) for t in options["stop_token_ids"])),
             tuple(sorted(int(t) for t in options["banned_token_ids"])),
             int(options["pad_token_id"]), int(options["start_token_id"]),
-            options["logit_bias"] is not None)
+            options["logit_bias"] is not None, _segment_key(options["segment_control"]))
+
+
+def _segment_key(segment_control):
+    if segment_control is None:
+        return None
+    ends, control_id = segment_control
+    return tuple(sorted({int(t) for t in ends})), int(control_id)
 
 
 def _build(model, key):
     """The compiled program for one static key: f(ids, lengths, runtime dict) -> ids."""
     (sampler, max_new_tokens, top_k, use_top_p, num_beams, length_penalty, stops, banned,
-     pad, start, _) = key
+     pad, start, _, segments) = key
     ban = banned_mask(model.vocabulary_size, banned)
+    segment_control = None
+    if segments is not None:
+        segment_control = (banned_mask(model.vocabulary_size, segments[0]), segments[1])
 
     @tf.function(jit_compile=True)
     def run(ids, lengths, runtime):
@@ -136,7 +156,8 @@ def _build(model, key):
                             top_k=top_k, top_p=runtime["p"] if use_top_p else 1.0,
                             seed=runtime["seed"], stop_token_ids=stops, ban=ban,
                             pad_token_id=pad, with_log_probs=False,
-                            logit_bias=runtime.get("logit_bias"))
+                            logit_bias=runtime.get("logit_bias"),
+                            segment_control=segment_control)
         return result["token_ids"], result["lengths"]
 
     return run
@@ -173,7 +194,10 @@ def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", **sample
             (a (vocabulary_size,) float array added to the logits before the
             ban, temperature and filtering, for every sampler; e.g.
             `preference.token_penalty_bias`; a runtime input, changing its
-            values does not recompile).
+            values does not recompile), segment_control ((segment-end token ids,
+            control token id): after a row emits a segment-end token, e.g. a line
+            break, the control token follows, as in conditional training's data;
+            not for beam).
 
     Returns:
         DecoderLM: prompt + continuation; Seq2Seq: the generated target

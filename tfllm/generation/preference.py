@@ -35,7 +35,7 @@ def control_token_ids(tokenizer):
     return [known[token] for token in CONTROL_TOKENS if token in known]
 
 
-def prompt_token_ids(tokenizer, prompts, control=None):
+def prompt_token_ids(tokenizer, prompts, control=None, each_line=False):
     """Token lists `<eos> [control] encode(prompt)` for each prompt text.
 
     The LM pipeline (tfllm.data.lm) ends every document with `<eos>` and starts the
@@ -47,29 +47,57 @@ def prompt_token_ids(tokenizer, prompts, control=None):
         prompts: list of str ("" for unconditional samples).
         control: None, or a control token such as "<|good|>" (ValueError if the
             tokenizer lacks it).
+        each_line: put `control` before every line of the prompt, each line encoded
+            on its own (as conditional training's data is), not only at the start.
     """
     prefix = [tokenizer.eos_id]
-    if control is not None:
-        if control not in tokenizer.control_token_ids:
-            raise ValueError(f"control token {control!r} is not in the tokenizer's control "
-                             f"tokens {list(tokenizer.control_tokens)}")
-        prefix.append(tokenizer.control_token_ids[control])
-    return [prefix + ids for ids in tokenizer.encode(list(prompts))]
+    if control is None:
+        return [prefix + ids for ids in tokenizer.encode(list(prompts))]
+    if control not in tokenizer.control_token_ids:
+        raise ValueError(f"control token {control!r} is not in the tokenizer's control "
+                         f"tokens {list(tokenizer.control_tokens)}")
+    control_id = tokenizer.control_token_ids[control]
+    if not each_line:
+        return [prefix + [control_id] + ids for ids in tokenizer.encode(list(prompts))]
+    out = []
+    for prompt in prompts:
+        lines = prompt.splitlines(keepends=True)
+        ids = [control_id]
+        for i, line_ids in enumerate(tokenizer.encode(lines)):
+            ids += line_ids + ([control_id] if i + 1 < len(lines) else [])
+        out.append(prefix + ids)
+    return out
+
+
+def line_end_token_ids(tokenizer):
+    """Ids of the tokens whose text ends with a line break (segment ends for PEP8 lines)."""
+    size = tokenizer.vocabulary_size
+    texts = tokenizer.decode([[i] for i in range(size)])
+    return [i for i, text in enumerate(texts) if text.endswith("\n")]
 
 
 def sample_token_ids(model, tokenizer, prompts, max_new_tokens, control=None,
                      ban_control_tokens=True, sampler="top_p", logit_bias=None,
-                     **sampler_options):
+                     control_each_line=False, **sampler_options):
     """(prompt token lists, continuation token lists) for `prompts` (list of str).
 
     The prompt is `<eos> [control] prompt`; generation stops at `<eos>`; with
     `ban_control_tokens` no control token of CONTROL_TOKENS is ever emitted.
+    `control_each_line`: `control` also follows every line break, in the prompt's
+    last token and in the output (as conditional training's data has it at each line
+    start; decoded text drops it). Without it, a model trained so sees a line break
+    followed by a banned control token and its remaining mass often goes to `<eos>`.
     `logit_bias` (e.g. from `token_penalty_bias`) is added to the logits at every
     step. `sampler_options` go to `tfllm.generation.generate` (temperature, p, k,
     seed...). `sample`, `sample_and_score`, `rerank`, `best_of_n` and
     `control_token_report` pass `logit_bias` through to here.
     """
-    ids = prompt_token_ids(tokenizer, list(prompts), control)
+    ids = prompt_token_ids(tokenizer, list(prompts), control, each_line=control_each_line)
+    if control_each_line:
+        if control is None:
+            raise ValueError("control_each_line needs a control token (control=...)")
+        sampler_options["segment_control"] = (line_end_token_ids(tokenizer),
+                                              tokenizer.control_token_ids[control])
     banned = control_token_ids(tokenizer) if ban_control_tokens else []
     banned = sorted(set(banned) | set(sampler_options.pop("banned_token_ids", ())))
     stops = sampler_options.pop("stop_token_ids", (tokenizer.eos_id,))
