@@ -157,6 +157,9 @@ def main(argv=None):
     parser.add_argument("--reevaluate", action="store_true",
                         help="reuse finished runs under --root: only evaluate them again, "
                         "keeping the train_s / wall_s recorded in <out>/phf_pep8.json")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue runs already under --root from their last checkpoint "
+                        "(train s then counts only this process's part)")
     args = parser.parse_args(argv)
     objectives = args.objectives.split(",")
     if objectives[0] != "mle":
@@ -181,7 +184,7 @@ def main(argv=None):
         config.evaluation.reference_workdir = os.path.join(args.root, "mle")
         config.training.progress = False
         workdir = os.path.join(args.root, name)
-        if os.path.isdir(workdir) != args.reevaluate:
+        if os.path.isdir(workdir) != args.reevaluate and not args.resume:
             raise SystemExit(f"phf_compare: {workdir} must {'' if args.reevaluate else 'not '}"
                              "exist (see --reevaluate and --root)")
         results[name] = train_and_evaluate(config, workdir)
