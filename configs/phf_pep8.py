@@ -7,7 +7,7 @@ The part after ":" picks the objective: mle | filtering | conditional (the defau
 unlikelihood | rwr | awr. It sets the objective's options and its data-side transform
 together (filtering drops documents, conditional inserts control tokens), so switch
 objectives there, not with --config.objective.name alone. Every field stays overridable
-(--config.training.steps=200). All six share one byte tokenizer (with <|good|>/<|bad|>),
+(--config.training.steps=200). All six share one sentencepiece tokenizer (with <|good|>/<|bad|>),
 model and token budget, so their rows in docs/results/phf_pep8.md are comparable.
 
 Hyperparameters from the paper (Korbak et al. 2023, "Pretraining Language Models with
@@ -47,8 +47,10 @@ def get_config(objective="conditional"):
         filter_percentile=config_dict.placeholder(float),
         # conditional: <|good|>/<|bad|> at each line (segment) start by score.
         control_tokens=False, control_threshold=0.0, drop_token_probability=0.01)
-    config.tokenizer = dict(kind="byte", vocabulary_size=512, control_tokens=CONTROL_TOKENS,
-                            options={})
+    # sentencepiece (unigram, 2048 pieces, byte fallback, exact round trip): runs of
+    # indentation become single tokens, and a 128-token row holds ~450 characters.
+    config.tokenizer = dict(kind="sentencepiece", vocabulary_size=2048,
+                            control_tokens=CONTROL_TOKENS, options={})
     config.objective = dict(name=objective, options={})
     config.optimizer = dict(weight_decay=0.01, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
     config.schedule = dict(peak_learning_rate=2e-3, warmup_steps=50, decay="cosine",
