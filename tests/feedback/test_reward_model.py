@@ -47,6 +47,6 @@ def test_saved_model_and_tokenizer_are_loaded_lazily(tmp_path):
                         tokenizer_path=str(tmp_path / "tok"), max_length=2, batch_size=2,
                         cache_dir=tmp_path / "cache")
     texts = ["hi", "a", "xyz"]
-    expected = [-sum(tokenizer.encode(t)[:2]) / 100.0 for t in texts]
+    expected = [-sum(([tokenizer.bos_id] + tokenizer.encode(t))[:2]) / 100.0 for t in texts]
     assert [s.document_score for s in scorer.score(texts)] == pytest.approx(expected)
     assert [s.document_score for s in scorer.score(texts)] == pytest.approx(expected)

@@ -13,7 +13,7 @@ class RewardModelScorer(base.Scorer):
         model_path: a saved `.keras` reward model taking {"token_ids", "padding_mask"} and
             returning one reward per row, loaded lazily on first use, with
         tokenizer_path: a directory saved by `tfllm.tokenizers.Tokenizer.save`.
-        max_length: texts are truncated to their first `max_length` tokens.
+        max_length: `<bos> text` is truncated to its first `max_length` tokens.
         batch_size: texts per model call.
 
     Runs in one process (`num_workers=1`); the on-disk cache needs the path form (a
@@ -82,7 +82,9 @@ def _load_reward_fn(model_path, tokenizer_path, max_length, batch_size):
     def fn(texts):
         rewards = []
         for start in range(0, len(texts), batch_size):
-            ids = [row[:max_length] for row in tokenizer.encode(texts[start:start + batch_size])]
+            # `<bos> text`, as tfllm.data.prompts lays out the reward model's training pairs.
+            ids = [([tokenizer.bos_id] + row)[:max_length]
+                   for row in tokenizer.encode(texts[start:start + batch_size])]
             width = max(1, max(len(row) for row in ids))
             token_ids = np.full((len(ids), width), tokenizer.pad_id, dtype="int32")
             for i, row in enumerate(ids):
