@@ -31,15 +31,18 @@ settings = dict(max_new_tokens=tf.constant(4), temperature=tf.constant(1.0),
 top1 = loaded.signatures["generate"](prompt=prompts, **settings)["text"]
 settings.update(top_k=tf.constant(0), top_p=tf.constant(0.9))
 sampled = [loaded.signatures["generate"](prompt=prompts, **settings)["text"] for _ in range(2)]
-try:
-    loaded.signatures["serving_default"](prompt=tf.constant([1, 2]))
-    error = ""
-except Exception as e:
-    error = f"{type(e).__name__}: {e}"
+errors = {}
+for name, bad in (("int32", tf.constant([1, 2])), ("float", tf.constant([1.5])),
+                  ("scalar", tf.constant("the cat")), ("2-D", tf.constant([["the cat"]]))):
+    try:
+        loaded.signatures["serving_default"](prompt=bad)
+        errors[name] = ""
+    except Exception as e:
+        errors[name] = f"{type(e).__name__}: {e}"
 print(json.dumps({"default": [t.decode() for t in default.numpy()],
                   "top1": [t.decode() for t in top1.numpy()],
                   "sampled": [[t.decode() for t in s.numpy()] for s in sampled],
-                  "error": error, "tfllm": "tfllm" in sys.modules}))
+                  "errors": errors, "tfllm": "tfllm" in sys.modules}))
 """
 
 
@@ -86,7 +89,16 @@ def test_fresh_tensorflow_process_serves_the_same_text(run):
     assert served["default"] == expected and any(expected)
     assert served["top1"] == reference(model, tokenizer, PROMPTS, 4)  # top-1 sampling = greedy
     assert served["sampled"][0] == served["sampled"][1]  # same seed, same text
-    assert "string" in served["error"] and "int32" in served["error"]
+    errors = served["errors"]
+    # The signature rejects a non-string dtype before the graph runs (TensorFlow's check).
+    for dtype in ("int32", "float"):
+        assert f"expected to be a string tensor but is a {dtype} tensor" in errors[dtype]
+    # The graph rejects any rank but 1 before tokenizing (checked_prompt's EnsureShape).
+    for name, shape in (("scalar", "[]"), ("2-D", "[1,1]")):
+        assert errors[name].startswith("InvalidArgumentError"), errors[name]
+        assert f"Shape of tensor prompt {shape} is not compatible with expected shape [?]" \
+            in errors[name] and "prompt_must_be_1d" in errors[name], errors[name]
+        assert "StringSplit" not in errors[name]
 
 
 def test_saved_model_cli_lists_the_signature(run):

@@ -38,9 +38,12 @@ def complete(model, tokenizer, prompts, seed):
         ids = [(tokenizer.encode(p) + [tokenizer.eos_id])[:model.max_sequence_length]
                for p in prompts]
     else:
-        ids = [[tokenizer.bos_id] + tokenizer.encode(p) for p in prompts]
         limit = model.max_sequence_length - FLAGS.max_new_tokens
-        ids = [row[-limit:] if limit > 0 else row for row in ids]
+        if limit < 2:
+            raise ValueError(f"--max_new_tokens={FLAGS.max_new_tokens} leaves no room for a "
+                             f"prompt in the model's {model.max_sequence_length} positions")
+        # Long prompts (a chat history) keep <bos> and their last tokens.
+        ids = [[tokenizer.bos_id] + tokenizer.encode(p)[-(limit - 1):] for p in prompts]
     outputs = generate(model, ids, FLAGS.max_new_tokens, sampler=FLAGS.sampler, seed=seed,
                        stop_token_ids=[tokenizer.eos_id], pad_token_id=tokenizer.pad_id,
                        banned_token_ids=list(tokenizer.control_token_ids.values()), **options)
@@ -48,12 +51,23 @@ def complete(model, tokenizer, prompts, seed):
             for out, row in zip(outputs, ids)]
 
 
+def read_turn():
+    """One user turn from stdin; piped input (not a terminal) is echoed after the
+    "User: " prompt, so the output of `tfllm-generate --interactive < turns.txt` reads
+    as the whole conversation."""
+    line = input("User: ")
+    if not sys.stdin.isatty():
+        print(line, flush=True)
+    return line
+
+
 def chat(model, tokenizer):
-    """Reads user turns from stdin; the whole conversation is the prompt of each reply."""
+    """Reads user turns from stdin; the whole conversation is the prompt of each reply.
+    "/reset" forgets the history, "/exit" or "/quit" (or end of input) ends the chat."""
     from tfllm.data.prompts import CHAT_TEMPLATE
 
     history = ""
-    for turn, line in enumerate(iter(lambda: input("User: "), None)):
+    for turn, line in enumerate(iter(read_turn, None)):
         if line.strip() in ("/exit", "/quit"):
             return
         if line.strip() == "/reset":

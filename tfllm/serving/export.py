@@ -15,6 +15,17 @@ SavedModel signatures (a signature cannot have optional inputs, so there are two
       every sampler setting per request (temperature <= 0: greedy; top_k 0: off).
 
 `text` is the generated continuation only, special tokens removed.
+
+Bad input to a loaded signature (tf.saved_model.load(...).signatures[name]):
+  a non-string `prompt` (e.g. tf.constant([1, 2])) is rejected by TensorFlow before the
+      graph runs: InvalidArgumentError "... input #0(zero-based) was expected to be a
+      string tensor but is a int32 tensor" (a Python list of non-strings: TypeError
+      "Cannot convert [1, 2] to EagerTensor of dtype string");
+  a string `prompt` that is not 1-D (a scalar, or (batch, 1)) is rejected by the graph's
+      first op: InvalidArgumentError "Shape of tensor prompt [] is not compatible with
+      expected shape [?]" (see text_generation.checked_prompt);
+  an empty prompt to a Seq2Seq model (no encoder token): "every prompt needs at least
+      one token".
 """
 
 import os

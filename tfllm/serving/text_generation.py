@@ -15,6 +15,21 @@ from tfllm.generation.decoding import decode, setup
 from tfllm.generation.sampling import apply_ban, banned_mask
 
 
+def checked_prompt(prompt):
+    """`prompt`, checked at run time to be 1-D.
+
+    A SavedModel signature checks the dtype of its inputs (a non-string `prompt` fails
+    before the graph runs, with TensorFlow's "expected to be a string tensor but is a
+    int32 tensor") but not their rank. A tf.debugging.Assert on the rank (tf.rank, or
+    the Size of tf.shape) never fired in a loaded SavedModel: the graph was traced with
+    the static shape (None,), from which the rank is constant. EnsureShape is a kernel
+    that checks the run-time shape, so a scalar or 2-D prompt fails with "Shape of
+    tensor prompt [] is not compatible with expected shape [?]" at node
+    prompt_must_be_1d, instead of "input must be a vector" deep in the tokenizer.
+    """
+    return tf.ensure_shape(prompt, [None], name="prompt_must_be_1d")
+
+
 class ServingAdapter:
     """Wraps a generation adapter for runtime settings: the KV cache always has the
     model's max_sequence_length slots (a static shape whatever max_new_tokens is; slots
@@ -99,6 +114,7 @@ class TextGenerationFunction:
 
     def __call__(self, prompt, max_new_tokens, temperature, top_k, top_p, seed):
         """Strings (batch,) -> generated continuations (batch,) as strings."""
+        prompt = checked_prompt(prompt)
         limit = self.model.max_sequence_length
         max_new_tokens = tf.clip_by_value(tf.cast(max_new_tokens, tf.int32), 1,
                                           limit - (0 if self.seq2seq else 1))
