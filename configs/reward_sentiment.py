@@ -20,7 +20,8 @@ def get_config():
     config.pairs = dict(file="", validation_file="", validation_fraction=0.1,
                         scorer="sentiment", scorer_options={"prefer": "positive"},
                         sample_from="", num_prompts=2048, num_validation=256, prompt_tokens=8,
-                        max_new_tokens=64, top_k=0, temperature=1.0, min_margin=0.0)
+                        max_new_tokens=64, top_k=0, temperature=1.0, min_margin=0.0,
+                        include_prompt=True)
     config.objective = dict(name="bradley_terry", options={})
     config.optimizer = dict(weight_decay=0.0, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
     config.schedule = dict(peak_learning_rate=1e-3, warmup_steps=20, decay="cosine",

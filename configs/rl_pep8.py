@@ -1,8 +1,14 @@
-"""PPO on the pycodestyle reward (-violations per character of prompt + continuation),
-from the MLE model of the PHF experiment (runs/phf_compare/mle) or any LM workdir.
+"""PPO on the pycodestyle reward (-violations per character of the sampled text), from the
+MLE model of the PHF experiment (configs/phf_pep8.py:mle) or any LM workdir.
 
     tfllm-rl-finetune --config=configs/rl_pep8.py --workdir=runs/rl_pep8
-        --config.init_from=runs/phf_compare/mle
+        --config.init_from=runs/phf_v2/mle
+
+Episodes are unconditional samples of up to 128 new tokens after <eos> (prompt_tokens=0),
+the distribution tfllm.evaluation.phf measures (its unconditional/* metrics), so the
+result compares with the PHF models under tfllm-evaluate --config=configs/phf_pep8.py:mle.
+A sample cut by max_new_tokens ends mid-line and pays pycodestyle's W292 (no newline at
+end of file); the evaluation scores complete lines only.
 """
 
 import ml_collections
@@ -11,8 +17,8 @@ import ml_collections
 def get_config():
     config = ml_collections.ConfigDict()
     config.init_from = ""
-    config.data = dict(corpus="python_stdlib_code", files="", max_files=200)
-    config.env = dict(prompt_tokens=8, max_new_tokens=48, num_prompts=4096,
+    config.data = dict(corpus="python_stdlib_code", files="", max_files=20)
+    config.env = dict(prompt_tokens=0, max_new_tokens=128, num_prompts=4096,
                       num_eval_prompts=256, stop_at_eos=True)
     config.reward = dict(scorer="pep8", scorer_options={}, reward_model="",
                          include_prompt=True)

@@ -5,10 +5,13 @@
     .venv/bin/python tools/rl_experiments.py --step=reward     # reward model on scorer pairs
     .venv/bin/python tools/rl_experiments.py --step=dpo        # DPO on the same pairs
     .venv/bin/python tools/rl_experiments.py --step=pep8       # PPO on the pycodestyle reward
+    .venv/bin/python tools/rl_experiments.py --step=pep8_compare  # re-read the PHF metrics
     .venv/bin/python tools/rl_experiments.py --step=report     # docs/results/rl.md + rl.png
 
-Prerequisite: the LM of configs/rl_sentiment_lm.py in runs/rl_sentiment_lm (tfllm-pretrain).
-Each step merges its results into docs/results/rl.json under its own key.
+Prerequisite: the LM of configs/rl_sentiment_lm.py in <runs>/<lm> (tfllm-pretrain), and for
+--step=pep8 the PHF workdirs <phf>/mle and <phf>/conditional (tfllm-pretrain and
+tfllm-evaluate with configs/phf_pep8.py). Each step merges its results into
+docs/results/rl.json under its own key (+ --tag), with the command that made them.
 """
 
 import json
@@ -22,12 +25,21 @@ from absl import app, flags
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "docs", "results", "rl.json")
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("step", None, ["bench", "sentiment", "reward", "dpo", "pep8", "report"],
+flags.DEFINE_enum("step", None, ["bench", "sentiment", "reward", "dpo", "pep8",
+                                  "pep8_compare", "report"],
                   "which experiment", required=True)
 flags.DEFINE_string("runs", os.path.join(REPO, "runs"), "folder of the run workdirs")
 flags.DEFINE_string("lm", "rl_sentiment_lm", "LM workdir (under --runs) for sentiment/reward")
-flags.DEFINE_string("pep8_lm", "", "LM workdir for the PEP8 experiment (default: the PHF "
-                    "MLE model runs/phf_compare/mle if it exists)")
+flags.DEFINE_string("phf", os.path.join(REPO, "runs", "phf_v2"),
+                    "folder of the PHF workdirs (mle: PPO's start and KL reference; "
+                    "conditional: the comparison); read only")
+flags.DEFINE_string("pairs", "reward_sentiment", "reward-step workdir (under --runs) whose "
+                    "pairs_{train,validation}.jsonl the dpo step uses")
+flags.DEFINE_list("phf_eval_overrides", ["evaluation.num_samples=128"],
+                  "pep8 step: --config.x=y of the PHF evaluation of the PPO model, to match "
+                  "the PHF runs' own evaluation (tools/phf_compare.py --num_samples=128)")
+flags.DEFINE_float("min_margin", 0.0, "dpo step: drop pairs whose scorer rewards differ by "
+                   "this or less (tfllm.rl.preferences.drop_near_ties)")
 flags.DEFINE_string("tag", "", "suffix of the workdir and results key (a second run)")
 flags.DEFINE_list("overrides", [], "extra --config.x=y flags for the binary of the step")
 
@@ -117,25 +129,67 @@ def sentiment():
     merge("ppo_sentiment" + FLAGS.tag, result)
 
 
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+PHF_KEYS = ("unconditional/misalignment_per_char", "unconditional/mean_chars",
+            "unconditional/over_threshold", "kl/per_sample", "validation/loss")
+
+
 def pep8():
-    lm = FLAGS.pep8_lm or os.path.join(FLAGS.runs, "phf_compare", "mle")
-    workdir = os.path.join(FLAGS.runs, "rl_pep8")
+    """PPO from the PHF MLE model on the pycodestyle reward, then the PHF evaluation of the
+    result (tfllm-evaluate, configs/phf_pep8.py:mle, KL to the MLE model) beside the MLE
+    and conditional models' own eval/metrics.json."""
+    import shutil
+
+    mle, conditional = os.path.join(FLAGS.phf, "mle"), os.path.join(FLAGS.phf, "conditional")
+    workdir = os.path.join(FLAGS.runs, "rl_pep8" + FLAGS.tag)
     command, seconds = run_binary("tfllm.bin.rl_finetune", "configs/rl_pep8.py", workdir,
-                                  f"--config.init_from={lm}")
+                                  f"--config.init_from={mle}")
     result = rl_result(workdir, command, seconds)
-    result["init_from"] = lm
-    # reward = -(pycodestyle violations per character) of prompt + continuation
+    result["init_from"] = mle
+    result["overrides"] = FLAGS.overrides
+    # training reward = -(pycodestyle violations per character) of the episode's text
     result["violations_per_char"] = {"initial": -result["initial"]["mean_reward"],
                                      "final": -result["final"]["mean_reward"]}
-    phf = os.path.join(REPO, "docs", "results", "phf_pep8.json")
-    if os.path.isfile(phf):
-        with open(phf, encoding="utf-8") as f:
-            result["phf_results"] = json.load(f)
-    merge("ppo_pep8", result)
+    # the PHF evaluation writes <workdir>/eval: run it on a copy of the PPO workdir
+    evaldir = workdir + "_phf_eval"
+    shutil.rmtree(evaldir, ignore_errors=True)
+    shutil.copytree(workdir, evaldir, ignore=shutil.ignore_patterns("eval", "policy",
+                                                                    "tensorboard"))
+    eval_command = [sys.executable, "-m", "tfllm.bin.evaluate",
+                    "--config=configs/phf_pep8.py:mle", f"--workdir={evaldir}",
+                    f"--config.evaluation.reference_workdir={mle}",
+                    *[f"--config.{o}" for o in FLAGS.phf_eval_overrides]]
+    print(" ".join(eval_command), flush=True)
+    began = time.time()
+    subprocess.run(eval_command, cwd=REPO, check=True)
+    result["phf_eval_seconds"] = time.time() - began
+    result["phf_eval"] = {"ppo": phf_row(os.path.join(evaldir, "eval", "metrics.json"))}
+    result["phf_eval_command"] = " ".join(eval_command[1:])
+    merge("ppo_pep8" + FLAGS.tag, result)
+    pep8_compare()
+
+
+def phf_row(path):
+    return {k: read_json(path).get(k) for k in PHF_KEYS} if os.path.isfile(path) else None
+
+
+def pep8_compare():
+    """(Re)reads the PHF MLE and conditional models' eval/metrics.json into ppo_pep8<tag>."""
+    key = "ppo_pep8" + FLAGS.tag
+    results = read_json(RESULTS)
+    for name in ("mle", "conditional"):
+        path = os.path.join(FLAGS.phf, name, "eval", "metrics.json")
+        results[key]["phf_eval"][name] = phf_row(path)
+        print(name, path, results[key]["phf_eval"][name])
+    merge(key, results[key])
 
 
 def reward():
-    workdir = os.path.join(FLAGS.runs, "reward_sentiment")
+    workdir = os.path.join(FLAGS.runs, "reward_sentiment" + FLAGS.tag)
     lm = os.path.join(FLAGS.runs, FLAGS.lm)
     command, seconds = run_binary("tfllm.bin.train_reward", "configs/reward_sentiment.py",
                                   workdir, f"--config.init_from={lm}",
@@ -143,8 +197,8 @@ def reward():
     with open(os.path.join(workdir, "eval", "metrics.json"), encoding="utf-8") as f:
         metrics = json.load(f)
     metrics.update(command=" ".join(command[1:]), seconds=seconds,
-                   target_met=metrics["pairwise_accuracy"] >= 0.9)
-    merge("reward_model", metrics)
+                   target_met=metrics["pairwise_accuracy"] >= 0.9, overrides=FLAGS.overrides)
+    merge("reward_model" + FLAGS.tag, metrics)
 
 
 def dpo():
@@ -152,7 +206,7 @@ def dpo():
     from tfllm.bin import common
     from tfllm.data.prompts import make_preference_dataset
     from tfllm.objectives import get_objective
-    from tfllm.rl.preferences import read_pairs
+    from tfllm.rl.preferences import drop_near_ties, read_pairs
     import tensorflow as tf
 
     from tfllm.tokenizers import Tokenizer
@@ -168,13 +222,16 @@ def dpo():
         for parent in parents:
             node = node[parent]
         node[field] = type(node[field])(value)
-    pairs_dir = os.path.join(FLAGS.runs, "reward_sentiment")
+    pairs_dir = os.path.join(FLAGS.runs, FLAGS.pairs)
     lm = os.path.join(FLAGS.runs, FLAGS.lm)
-    workdir = os.path.join(FLAGS.runs, f"dpo_sentiment_{config.objective.options['loss_type']}")
+    loss_type = config.objective.options["loss_type"]
+    workdir = os.path.join(FLAGS.runs, f"dpo_sentiment_{loss_type}{FLAGS.tag}")
     common.setup(config)
     tokenizer = Tokenizer.load(os.path.join(lm, "tokenizer"))
-    train_pairs = read_pairs(os.path.join(pairs_dir, "pairs_train.jsonl"))
-    held_out = read_pairs(os.path.join(pairs_dir, "pairs_validation.jsonl"))
+    train_pairs = drop_near_ties(read_pairs(os.path.join(pairs_dir, "pairs_train.jsonl")),
+                                 FLAGS.min_margin)
+    held_out = drop_near_ties(read_pairs(os.path.join(pairs_dir, "pairs_validation.jsonl")),
+                              FLAGS.min_margin)
     length, batch = config.data.sequence_length, config.training.batch_size
     train = make_preference_dataset(train_pairs, tokenizer, length, batch, repeat=True,
                                     drop_remainder=True)
@@ -197,11 +254,68 @@ def dpo():
               "reward_margin": sum(r * k for _, r, k in margins) / n,
               "validation_pairs": n, "train_pairs": len(train_pairs),
               "steps": config.training.steps, "seconds": seconds,
-              "objective": dict(config.objective.options),
-              "command": "tools/rl_experiments.py --step=dpo"}
+              "objective": dict(config.objective.options), "pairs": pairs_dir,
+              "min_margin": FLAGS.min_margin, "overrides": FLAGS.overrides,
+              "command": " ".join(["tools/rl_experiments.py"] + sys.argv[1:])}
     result["target_met"] = result["pairwise_accuracy"] >= 0.9
     print(result)
-    merge(f"dpo_{config.objective.options['loss_type']}", result)
+    merge(f"dpo_{loss_type}{FLAGS.tag}", result)
+
+
+def _fmt(value, digits=3):
+    return "-" if value is None else f"{value:.{digits}g}" if isinstance(value, float) \
+        else str(value)
+
+
+def summary_tables(results):
+    """Markdown tables: every PPO run, every pairwise-accuracy run, the PEP8 comparison."""
+    lines = ["## PPO runs", "",
+             "Held-out prompts (eval episodes of the collect policy, temperature 1), before "
+             "and after training. Gain in units of the initial policy's reward std; target "
+             "(sentiment): gain >= 2 at KL <= 10 nats.", "",
+             "| run | overrides | iterations | reward before (std) | reward after | gain (std) "
+             "| KL (nats) | response length | target met | seconds |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for key in sorted(k for k in results if k.startswith("ppo_")):
+        r = results[key]
+        last = r["history"][-1] if r.get("history") else {}
+        lines.append(
+            f"| {key} | {' '.join(r.get('overrides', [])) or '(config)'} | {r['iterations']} | "
+            f"{_fmt(r['initial']['mean_reward'])} ({_fmt(r['initial']['reward_std'])}) | "
+            f"{_fmt(r['final']['mean_reward'])} | {_fmt(r['gain_in_initial_std'])} | "
+            f"{_fmt(r['final']['kl_to_reference'])} | "
+            f"{_fmt(last.get('response_length'))} | {r.get('target_met', '-')} | "
+            f"{_fmt(r['seconds'], 4)} |")
+    lines += ["", "## Pairwise accuracy on held-out scorer-labelled pairs (target >= 0.9)", "",
+              "| run | train pairs | held-out pairs | pairwise accuracy | reward margin "
+              "| target met | overrides |", "|---|---|---|---|---|---|---|"]
+    for key in sorted(k for k in results if k.startswith(("reward_model", "dpo_"))):
+        r = results[key]
+        lines.append(f"| {key} | {r['train_pairs']} | {r['validation_pairs']} | "
+                     f"{_fmt(r['pairwise_accuracy'])} | {_fmt(r['reward_margin'])} | "
+                     f"{r['target_met']} | {' '.join(r.get('overrides', [])) or '(config)'} |")
+    pep8_runs = sorted(k for k in results if k.startswith("ppo_pep8") and "phf_eval" in results[k])
+    if pep8_runs:
+        lines += ["", "## PEP8: MLE + PPO vs conditional pretraining (PHF evaluation)", "",
+                  "tfllm-evaluate (configs/phf_pep8.py, 64 unconditional samples, temperature "
+                  "0.7, top-p 0.9, complete lines; KL(model || MLE) per sample, ancestral "
+                  "samples).", "",
+                  "| model | violations/char | mean chars | over threshold | KL to MLE (nats) "
+                  "| validation loss |", "|---|---|---|---|---|---|"]
+        for key in pep8_runs:
+            for name, m in results[key]["phf_eval"].items():
+                if name != "ppo" and key != pep8_runs[0]:
+                    continue
+                label = f"{key} (MLE + PPO)" if name == "ppo" else name
+                if m is None:
+                    lines.append(f"| {label} | no eval/metrics.json | | | | |")
+                    continue
+                lines.append(
+                    f"| {label} | {_fmt(m['unconditional/misalignment_per_char'])} | "
+                    f"{_fmt(m['unconditional/mean_chars'])} | "
+                    f"{_fmt(m['unconditional/over_threshold'])} | {_fmt(m['kl/per_sample'])} | "
+                    f"{_fmt(m['validation/loss'])} |")
+    return lines + [""]
 
 
 def report():
@@ -214,27 +328,28 @@ def report():
     with open(RESULTS, encoding="utf-8") as f:
         results = json.load(f)
     runs = sorted(k for k in results if k.startswith("ppo_"))
-    fig, axes = plt.subplots(2, max(len(runs), 1), figsize=(6 * max(len(runs), 1), 7),
+    fig, axes = plt.subplots(2, max(len(runs), 1), figsize=(4.5 * max(len(runs), 1), 6),
                              squeeze=False)
     for column, key in enumerate(runs):
         history = results[key]["history"]
         steps = [h["iteration"] for h in history]
         axes[0][column].plot(steps, [h["mean_reward"] for h in history])
-        axes[0][column].set_title(f"{key}: mean reward (training batches)")
+        axes[0][column].set_title(f"{key}\nmean reward (training batches)", fontsize=9)
         axes[1][column].plot(steps, [h["kl_to_reference"] for h in history], label="KL to ref")
-        axes[1][column].plot(steps, [h["entropy"] for h in history], label="entropy")
+        axes[1][column].axhline(10.0, color="grey", linestyle=":", label="KL 10")
         axes[1][column].set_xlabel("iteration")
-        axes[1][column].legend()
+        axes[1][column].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(os.path.join(REPO, "docs", "results", "rl.png"), dpi=80)
+    fig.savefig(os.path.join(REPO, "docs", "results", "rl.png"), dpi=70)
     lines = ["# RL and preference-learning results", "",
              "Generated by `tools/rl_experiments.py --step=report` from `rl.json` "
-             "(commands and full histories there). CPU-only, a machine shared by 8 "
-             "engineers: budgets are minutes.", ""]
-    for key in ["rollout_bench"] + runs + ["reward_model", "dpo_sigmoid", "dpo_ipo"]:
-        if key not in results:
-            lines += [f"## {key}", "", "not run.", ""]
-            continue
+             "(commands and full histories there). CPU-only, 2 cores shared with other "
+             "engineers' jobs: budgets are minutes.", ""]
+    lines += summary_tables(results)
+    lines += ["## Notes", ""] + [f"- {note}" for note in results.get("notes", [])] + [""]
+    lines += ["![reward and KL curves](rl.png)", ""]
+    for key in ["rollout_bench"] + runs + sorted(
+            k for k in results if k.startswith(("reward_model", "dpo_"))):
         value = {k: v for k, v in results[key].items()
                  if k not in ("history", "phf_results", "final_samples")}
         lines += [f"## {key}", "", "```json", json.dumps(value, indent=2, sort_keys=True),
@@ -242,8 +357,6 @@ def report():
         if "final_samples" in results[key]:
             lines += ["Samples after training:", ""]
             lines += [f"- `{s!r}`" for s in results[key]["final_samples"]] + [""]
-    lines += ["## Notes", ""] + [f"- {note}" for note in results.get("notes", [])] + [""]
-    lines.append("![curves](rl.png)")
     with open(os.path.join(REPO, "docs", "results", "rl.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -251,7 +364,7 @@ def report():
 def main(argv):
     del argv
     {"bench": bench, "sentiment": sentiment, "reward": reward, "dpo": dpo, "pep8": pep8,
-     "report": report}[FLAGS.step]()
+     "pep8_compare": pep8_compare, "report": report}[FLAGS.step]()
 
 
 if __name__ == "__main__":

@@ -6,8 +6,12 @@
 Pairs come from config.pairs.file (JSONL {prompt, chosen, rejected}; held-out pairs from
 config.pairs.validation_file or the last validation_fraction of the file), or, without a
 file, are sampled from the LM in config.pairs.sample_from and labelled by the scorer
-config.pairs.scorer. The model is a RewardModel whose DecoderLM backbone starts from
-config.init_from (an LM workdir) or is built from config.model. Writes
+config.pairs.scorer (config.pairs.include_prompt: score prompt + continuation). Pairs
+whose rewards differ by config.pairs.min_margin or less are dropped (near-ties of a
+continuous scorer), in a file too when its records carry chosen_reward/rejected_reward
+(as the pairs files written here do). The model is a
+RewardModel whose DecoderLM backbone starts from config.init_from (an LM workdir) or is
+built from config.model. Writes
 <workdir>/reward_model.keras, <workdir>/tokenizer/ (together: `reward_model` scorer and
 `tfllm.rl.rewards.reward_fn_from_workdir`), pairs_{train,validation}.jsonl and
 eval/metrics.json with the held-out pairwise accuracy.
@@ -30,12 +34,22 @@ def load_pairs(config, workdir):
     if pairs.file:
         records = preferences.read_pairs(pairs.file)
         if pairs.validation_file:
-            return records, preferences.read_pairs(pairs.validation_file)
-        cut = len(records) - max(1, int(len(records) * pairs.validation_fraction))
-        if cut < 1:
-            raise ValueError(f"{pairs.file}: {len(records)} pairs cannot be split into "
-                             "training and validation pairs")
-        return records[:cut], records[cut:]
+            held_out = preferences.read_pairs(pairs.validation_file)
+        else:
+            cut = len(records) - max(1, int(len(records) * pairs.validation_fraction))
+            if cut < 1:
+                raise ValueError(f"{pairs.file}: {len(records)} pairs cannot be split into "
+                                 "training and validation pairs")
+            records, held_out = records[:cut], records[cut:]
+        out = []
+        for path, split in ((pairs.file, records), (pairs.validation_file or pairs.file,
+                                                     held_out)):
+            kept = preferences.drop_near_ties(split, pairs.min_margin, where=path)
+            if not kept:
+                raise ValueError(f"{path}: no pair differs by more than "
+                                 f"config.pairs.min_margin={pairs.min_margin}")
+            out.append(kept)
+        return out[0], out[1]
     if not (pairs.scorer and pairs.sample_from):
         raise ValueError("config.pairs: give a pairs file, or a scorer and sample_from (an "
                          "LM workdir)")
@@ -53,7 +67,8 @@ def load_pairs(config, workdir):
         records = preferences.scorer_pairs(
             model, tokenizer, prompts, scorer.reward, pairs.max_new_tokens,
             seed=config.training.seed + (split == "validation") * 100003,
-            top_k=pairs.top_k, temperature=pairs.temperature, min_margin=pairs.min_margin)
+            top_k=pairs.top_k, temperature=pairs.temperature, min_margin=pairs.min_margin,
+            include_prompt=pairs.get("include_prompt", False))
         if not records:
             raise ValueError(f"config.pairs: the scorer found no untied {split} pairs")
         out.append(records)
