@@ -36,6 +36,6 @@ def get_config():
         sample_top_k=40, sample_temperature=1.0, sample_scorer="",
         histogram_every=0, profile_first=0, profile_last=0, progress=False, tpu="")
     config.evaluation = dict(mode="seq2seq", split="test", max_examples=0, max_new_tokens=24,
-                             sampler="greedy", num_beams=4, length_penalty=0.6,
+                             samplers=("greedy", "beam"), num_beams=4, length_penalty=0.6,
                              baseline="copy")
     return config

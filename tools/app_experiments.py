@@ -10,6 +10,8 @@
         --workdir=runs/preference_vector [--results=docs/results/apps]
     .venv/bin/python tools/app_experiments.py --config=configs/classifier_sentiment.py \
         --workdir=runs/classifier [--config.data.train_file=train.tsv ...]
+    .venv/bin/python tools/app_experiments.py --workdir=runs/chat_data \
+        --write_chat_data=runs/chat_data        # prompt/response JSONL for chat_sft.py
 
 Each run trains with tfllm's Trainer (the config's objective, optimizer and schedule),
 evaluates on the test split (seq2seq: BLEU/ROUGE-L beside a trivial baseline;
@@ -56,7 +58,9 @@ def read_pairs(config, split):
 
 
 def pair_batches(tokenizer, pairs, config, repeat):
-    """Seq2seq batches (ARCHITECTURE.md keys) of config.training.batch_size pairs."""
+    """Seq2seq batches (ARCHITECTURE.md keys) of config.training.batch_size pairs; whole
+    batches only (the Trainer needs a static batch size), so without `repeat` the last
+    len(pairs) % batch_size pairs are left out."""
     import numpy as np
     import tensorflow as tf
 
@@ -80,7 +84,33 @@ def pair_batches(tokenizer, pairs, config, repeat):
         "labels": labels, "loss_mask": (labels != 0).astype(np.float32)})
     if repeat:
         ds = ds.shuffle(count, seed=data.get("shuffle_seed", 0)).repeat()
-    return ds.batch(config.training.batch_size, drop_remainder=repeat)
+    return ds.batch(config.training.batch_size, drop_remainder=True)
+
+
+def source_shuffled_losses(model, tokenizer, pairs, config, seed=0):
+    """Teacher-forced mean token NLL of `pairs`, and of the same targets with the sources
+    permuted across pairs: (true, shuffled). Equal losses mean the model ignores its
+    source (it has learned only the targets' language model)."""
+    import numpy as np
+
+    from tfllm.objectives.seq2seq import MODEL_KEYS, smoothed_cross_entropy
+
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    shuffled = [(pairs[j][0], pairs[i][1]) for i, j in enumerate(order)]
+    losses = []
+    for data in (pairs, shuffled):
+        total = count = 0.0
+        for batch in pair_batches(tokenizer, data, config, repeat=False):
+            logits = model({k: batch[k] for k in MODEL_KEYS}, training=False)
+            mask = batch["loss_mask"].numpy()
+            total += float((smoothed_cross_entropy(logits, batch["labels"], 0.0).numpy()
+                            * mask).sum())
+            count += float(mask.sum())
+        if not count:
+            raise ValueError(f"source_shuffled_losses: fewer than one batch "
+                             f"({config.training.batch_size}) of pairs")
+        losses.append(total / count)
+    return tuple(losses)
 
 
 def function_name_words(source):
@@ -103,10 +133,14 @@ def run_seq2seq(config, workdir, strategy):
     from tfllm.objectives import get_objective
     from tfllm.tokenizers import Tokenizer
 
+    evaluation = config.evaluation
+    samplers = tuple(evaluation.samplers)
+    if not samplers or any(s not in ("greedy", "beam") for s in samplers):
+        raise ValueError(f"config.evaluation.samplers={samplers!r}: expected a non-empty "
+                         "tuple of 'greedy' and/or 'beam'")
     train, test = read_pairs(config, "train"), read_pairs(config, "test")
     if config.data.max_train_pairs:
         train = train[:config.data.max_train_pairs]
-    evaluation = config.evaluation
     if evaluation.max_examples:
         test = test[:evaluation.max_examples]
     tokenizer_dir = os.path.join(workdir, "tokenizer")
@@ -121,36 +155,85 @@ def run_seq2seq(config, workdir, strategy):
     trainer = common.make_trainer(
         config, strategy, workdir,
         lambda: common.build_model(config, tokenizer.vocabulary_size), objective,
-        pair_batches(tokenizer, train, config, repeat=True))
+        pair_batches(tokenizer, train, config, repeat=True),
+        eval_data=pair_batches(tokenizer, test, config, repeat=False)
+        if len(test) >= config.training.batch_size else None)
     common.save_model_config(workdir, trainer.model)
     started = time.time()
-    result = trainer.train()
+    result = trainer.train()  # ends with a teacher-forced evaluation on the test batches
     train_seconds = time.time() - started
     trainer.close()
-    sources = [tokenizer.encode(s)[:config.data.max_source_length] or [tokenizer.unk_id]
-               for s, _ in test]
-    banned = [i for i in range(tokenizer.num_reserved_ids) if i != tokenizer.eos_id]
-    options = dict(stop_token_ids=[tokenizer.eos_id], banned_token_ids=banned)
-    if evaluation.sampler == "beam":
-        options.update(num_beams=evaluation.num_beams, length_penalty=evaluation.length_penalty)
-    hypotheses = []
-    for start in range(0, len(sources), 64):
-        out = generate(trainer.model, sources[start:start + 64], evaluation.max_new_tokens,
-                       sampler=evaluation.sampler, **options)
-        hypotheses += [tokenizer.decode(row) for row in out]
+    true_loss, shuffled_loss = source_shuffled_losses(trainer.model, tokenizer, test, config) \
+        if len(test) >= config.training.batch_size else (None, None)
     references = [t for _, t in test]
-    baseline = [BASELINES[evaluation.baseline](s) for s, _ in test]
 
     def scores(texts):
         return {"bleu": text_metrics.bleu(texts, references),
                 "rougeL": text_metrics.rouge(texts, references, types=("rougeL",))["rougeL"]}
 
+    sources = [tokenizer.encode(s)[:config.data.max_source_length] or [tokenizer.unk_id]
+               for s, _ in test]
+    banned = [i for i in range(tokenizer.num_reserved_ids) if i != tokenizer.eos_id]
+    systems, hypotheses = {}, {}
+    for sampler in samplers:
+        options = dict(stop_token_ids=[tokenizer.eos_id], banned_token_ids=banned)
+        if sampler == "beam":
+            options.update(num_beams=evaluation.num_beams,
+                           length_penalty=evaluation.length_penalty)
+        texts, decode_started = [], time.time()
+        for start in range(0, len(sources), 64):
+            out = generate(trainer.model, sources[start:start + 64], evaluation.max_new_tokens,
+                           sampler=sampler, **options)
+            texts += [tokenizer.decode(row) for row in out]
+        hypotheses[sampler] = texts
+        systems[f"model_{sampler}"] = {**scores(texts),
+                                       "decode_seconds": round(time.time() - decode_started, 1)}
+    baseline = [BASELINES[evaluation.baseline](s) for s, _ in test]
+    systems[f"baseline_{evaluation.baseline}"] = scores(baseline)
     return {"train_pairs": len(train), "test_pairs": len(test), "steps": result["step"],
-            "train_seconds": round(train_seconds, 1), "final_train_loss": result.get(
-                "train/loss"), "model": scores(hypotheses),
-            f"baseline_{evaluation.baseline}": scores(baseline),
-            "examples": [{"source": s, "reference": r, "model": h, "baseline": b}
-                         for (s, r), h, b in list(zip(test, hypotheses, baseline))[:5]]}
+            "train_seconds": round(train_seconds, 1),
+            "final_train_loss": result.get("train/loss"),
+            "test_token_loss": result.get("eval/token_loss"),
+            "test_token_accuracy": result.get("eval/accuracy"),
+            "test_token_nll": true_loss, "test_token_nll_shuffled_sources": shuffled_loss,
+            **systems,
+            "examples": [{"source": s, "reference": r, "baseline": b,
+                          **{sampler: hypotheses[sampler][i] for sampler in samplers}}
+                         for i, ((s, r), b) in enumerate(zip(test[:5], baseline))]}
+
+
+# ------------------------------------------------------------------------- chat data
+CHAT_QUESTION = "What does `{signature}` do?"
+
+
+def chat_records(corpus, split):
+    """{"prompt", "response"} records of a code -> docstring corpus split: the question
+    CHAT_QUESTION about the function's `def` line (decorators skipped, at most 100
+    characters), answered by the docstring's first line."""
+    from tfllm.data import corpora
+
+    records = []
+    for source, target in corpora.load(corpus, split=split).pairs:
+        lines = [line.strip() for line in source.splitlines()]
+        signature = next((line for line in lines if re.match(r"(async\s+)?def\s", line)), "")
+        if signature and len(signature) <= 100 and target.strip():
+            records.append({"prompt": CHAT_QUESTION.format(signature=signature),
+                            "response": target.strip()})
+    if not records:
+        raise ValueError(f"the {split} split of {corpus} has no function with a docstring")
+    return records
+
+
+def write_chat_data(directory, corpus="python_code_to_docstring"):
+    """Writes `directory`/train.jsonl and test.jsonl (chat_records of each split)."""
+    os.makedirs(directory, exist_ok=True)
+    counts = {}
+    for split in ("train", "test"):
+        records = chat_records(corpus, split)
+        with open(os.path.join(directory, f"{split}.jsonl"), "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in records)
+        counts[split] = len(records)
+    return counts
 
 
 # ------------------------------------------------------------------ preference vector
@@ -325,19 +408,22 @@ def markdown(config, results, command):
     lines = [f"# {config.evaluation.mode} results", "", "Command:", "", "```", command, "```",
              ""]
     if config.evaluation.mode == "seq2seq":
-        baseline = f"baseline_{config.evaluation.baseline}"
+        samplers = tuple(config.evaluation.samplers)
+        systems = [f"model_{s}" for s in samplers] + [f"baseline_{config.evaluation.baseline}"]
         lines += [f"{results['train_pairs']} training pairs, {results['steps']} steps of batch "
                   f"{config.training.batch_size} ({results['train_seconds']} s on this "
-                  f"machine); test split: {results['test_pairs']} pairs; decoding: "
-                  f"{config.evaluation.sampler}.", "",
+                  f"machine); test split: {results['test_pairs']} pairs" + (
+                      "." if results["test_token_loss"] is None else
+                      f"; teacher-forced test token loss {results['test_token_loss']:.3f}, "
+                      f"accuracy {results['test_token_accuracy']:.3f}."), "",
                   "| system | BLEU (sacrebleu) | ROUGE-L F |", "|---|---|---|"]
-        for name in ("model", baseline):
+        for name in systems:
             lines.append(f"| {name} | {results[name]['bleu']:.2f} | "
                          f"{results[name]['rougeL']:.4f} |")
         lines += ["", "Examples:", ""]
         for ex in results["examples"]:
-            lines += [f"- reference: {ex['reference']!r}; model: {ex['model']!r}; "
-                      f"baseline: {ex['baseline']!r}"]
+            lines += [f"- reference: {ex['reference']!r}; " + "; ".join(
+                f"{s}: {ex[s]!r}" for s in samplers) + f"; baseline: {ex['baseline']!r}"]
     elif config.evaluation.mode == "classification":
         m = results["model"]
         lines += [f"{results['train_examples']} training / {results['test_examples']} test "
@@ -369,7 +455,12 @@ def main(argv):
     from tfllm.bin import common
 
     del argv
+    if FLAGS.write_chat_data:
+        print(json.dumps(write_chat_data(FLAGS.write_chat_data)))
+        return
     config = FLAGS.config
+    if config is None:
+        raise ValueError("--config is required (unless --write_chat_data)")
     common.setup(config)
     strategy = common.make_strategy(config)  # before any TensorFlow op
     mode = config.evaluation.mode
@@ -389,6 +480,9 @@ def main(argv):
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from tfllm.bin import common as _common
-    _common.define_flags()
+    _common.define_flags(config_required=False)
     flags.DEFINE_string("results", "", "also write RESULTS.md and RESULTS.json (no suffix)")
+    flags.DEFINE_string("write_chat_data", "", "only write DIR/train.jsonl and DIR/test.jsonl: "
+                        "chat SFT records (questions about python_code_to_docstring "
+                        "functions, answered by their docstring line) for configs/chat_sft.py")
     _common.run(main)

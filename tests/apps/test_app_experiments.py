@@ -70,6 +70,83 @@ def test_pair_batches_shift_targets_and_mask_padding(tmp_path):
     assert batch["encoder_padding_mask"][0].numpy().sum() == len("the cat sleeps")
 
 
+def test_source_shuffled_losses_tell_a_copying_model_from_a_blind_one(tmp_path):
+    """A model that copies its source: loss ~0 on true pairs, high when the sources are
+    shuffled; a model that never looks at the source: the same loss both ways (uniform
+    logits: exactly log(vocabulary))."""
+    from tfllm.tokenizers import Tokenizer
+
+    config = translation_config(tmp_path, ["a\tb"], ["a\tb"])
+    config.training.batch_size = 4
+    tokenizer = Tokenizer.train([], None, kind="byte")
+    vocabulary = tokenizer.vocabulary_size
+    words = ["cat", "dog", "owl", "ant"] * 2
+    pairs = [(w, w) for w in words]  # target = source: copying is perfect
+
+    def copying(inputs, training=False):
+        source = inputs["encoder_token_ids"]
+        length = inputs["decoder_token_ids"].shape[1]
+        labels = np.zeros(source.shape[:1] + (length,), np.int64)
+        labels[:, :3] = source[:, :3]
+        labels[:, 3] = tokenizer.eos_id  # every word has 3 bytes
+        return tf.one_hot(labels, vocabulary) * 30.0
+
+    def blind(inputs, training=False):
+        return tf.zeros(inputs["decoder_token_ids"].shape + (vocabulary,))
+
+    true, shuffled = apps.source_shuffled_losses(copying, tokenizer, pairs, config, seed=1)
+    assert true < 1e-6 and shuffled > 5.0
+    true, shuffled = apps.source_shuffled_losses(blind, tokenizer, pairs, config)
+    assert true == pytest.approx(np.log(vocabulary)) and shuffled == pytest.approx(true)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        apps.source_shuffled_losses(blind, tokenizer, pairs[:3], config)
+
+
+def test_bad_samplers_fail_before_training(tmp_path):
+    config = translation_config(tmp_path, ["a\tb"], ["a\tb"])
+    for samplers in ((), ("greedy", "top_k")):
+        config.evaluation.samplers = samplers
+        with pytest.raises(ValueError, match=r"config\.evaluation\.samplers=.*'greedy' and/or"):
+            apps.run_seq2seq(config, str(tmp_path / "run"), None)
+    assert not (tmp_path / "run").exists()
+
+
+def test_chat_records_ask_about_the_def_line():
+    records = apps.chat_records("python_code_to_docstring", "train")
+    # The first training pair (platform.py), by hand.
+    assert records[0] == {"prompt": "What does `def _aix_bos_rte():` do?",
+                          "response": "Return a Tuple[str, int] e.g., ['7.1.4.34', 1806]"}
+    # A decorated method: the question names the def line, not the decorator.
+    close = [r for r in records if r["response"] == "Raise GeneratorExit inside coroutine."]
+    assert close and close[0]["prompt"] == "What does `def close(self):` do?"
+    for r in records:
+        signature = r["prompt"][len("What does `"):-len("` do?")]
+        assert signature.startswith(("def ", "async def ")) and len(signature) <= 100
+        assert r["response"] == r["response"].strip() and r["response"]
+    assert 5000 < len(records) <= 5427
+    with pytest.raises(ValueError, match="unknown corpus .no_such_corpus."):
+        apps.chat_records("no_such_corpus", "train")
+
+
+def test_chat_data_trains_on_the_response_only(tmp_path):
+    from tfllm.data.prompts import CHAT_TEMPLATE, make_chat_dataset
+    from tfllm.tokenizers import Tokenizer
+
+    counts = apps.write_chat_data(str(tmp_path))
+    lines = (tmp_path / "test.jsonl").read_text().splitlines()
+    assert counts["test"] == len(lines) and counts["train"] > counts["test"]
+    first = json.loads(lines[0])
+    tokenizer = Tokenizer.train([], None, kind="byte")
+    batch = next(iter(make_chat_dataset(str(tmp_path / "test.jsonl"), tokenizer, 200, 1,
+                                        shuffle=False)))
+    prompt = CHAT_TEMPLATE.format(prompt=first["prompt"])
+    n_prompt, n_response = len(tokenizer.encode(prompt)), len(tokenizer.encode(first["response"]))
+    mask = batch["loss_mask"][0].numpy()
+    assert mask[:n_prompt].sum() == 0 and mask.sum() == n_response + 1  # + <eos>
+    labels = batch["labels"][0].numpy()[mask > 0]
+    assert tokenizer.decode(labels[:-1].tolist()) == first["response"]
+
+
 def test_configs_build():
     from tfllm.objectives import OBJECTIVES
 
@@ -119,8 +196,14 @@ def test_tiny_translation_run_writes_results(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads((tmp_path / "seq2seq.json").read_text())
     assert results["steps"] == 3 and results["test_pairs"] == 1
-    assert set(results["model"]) == {"bleu", "rougeL"} and "baseline_copy" in results
-    assert "| model |" in (tmp_path / "seq2seq.md").read_text()
+    for sampler in ("greedy", "beam"):  # the config decodes the test split both ways
+        assert set(results[f"model_{sampler}"]) == {"bleu", "rougeL", "decode_seconds"}
+        assert sampler in results["examples"][0]
+    assert set(results["baseline_copy"]) == {"bleu", "rougeL"}
+    assert results["test_token_loss"] is None  # 1 test pair: fewer than one batch
+    assert results["test_token_nll"] is None and results["test_token_nll_shuffled_sources"] is None
+    page = (tmp_path / "seq2seq.md").read_text()
+    assert "| model_greedy |" in page and "| model_beam |" in page
     bad = subprocess.run(command[:6] + ["--config.data.test_file=/nonexistent.tsv"],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 1 and "nonexistent.tsv" in bad.stderr
