@@ -76,7 +76,8 @@ def markdown(results, args):
              f"{args.max_files or 'all'} stdlib files; {args.num_samples} unconditional "
              f"samples of at most {args.max_new_tokens} tokens; measured by `tools/phf_compare.py` on a shared "
              "2-core CPU. Lower misalignment is better; samples at temperature 0.7, top-p 0.9 "
-             "(conditional: prompted with `<|good|>`).", "",
+             "(conditional: `<|good|>` first and after every line break, as in training; "
+             "the start-only protocol is reported below the table).", "",
              "Method (tfllm/evaluation/phf.py): violations/char are pycodestyle violations "
              "over characters of all samples, each scored up to its last complete line; "
              "'prompted' continues the first lines of held-out (test) files; the validation "
@@ -97,6 +98,15 @@ def markdown(results, args):
         loss_ratio = cond["validation/loss"] / mle["validation/loss"]
         lines += ["", f"Conditional vs MLE: {ratio:.2f}x fewer violations per character "
                   f"(target >= 5x), validation loss ratio {loss_ratio:.3f} (target <= 1.05)."]
+        if "start_only/unconditional/misalignment_per_char" in cond:
+            lines += ["", "Conditional with the start-only protocol (`<|good|>` once, then both "
+                      "control tokens banned): "
+                      f"{cond['start_only/unconditional/misalignment_per_char']:.5f} "
+                      "violations/char unconditional, "
+                      f"{cond['start_only/prompted/misalignment_per_char']:.5f} prompted; mean "
+                      f"sample {cond['start_only/unconditional/mean_chars']:.0f} characters (a "
+                      "line break is followed by a banned token, and much of the rest of the "
+                      "mass is `<eos>`)."]
     lines += ["", "Most frequent pycodestyle codes in the samples (unconditional and prompted "
               "continuations together), per 1000 sample characters:", "",
               "| objective | sample chars | codes |", "|---|---|---|"]
@@ -157,6 +167,8 @@ def main(argv=None):
     parser.add_argument("--reevaluate", action="store_true",
                         help="reuse finished runs under --root: only evaluate them again, "
                         "keeping the train_s / wall_s recorded in <out>/phf_pep8.json")
+    parser.add_argument("--report_only", action="store_true",
+                        help="only rewrite <out>/phf_pep8.md and .png from <out>/phf_pep8.json")
     parser.add_argument("--resume", action="store_true",
                         help="continue runs already under --root from their last checkpoint "
                         "(train s then counts only this process's part)")
@@ -166,6 +178,11 @@ def main(argv=None):
         raise SystemExit("phf_compare: --objectives must start with mle (the KL reference)")
     sys.path.insert(0, ROOT)
     results_path = os.path.join(args.out, "phf_pep8.json")
+    if args.report_only:
+        with open(results_path, encoding="utf-8") as f:
+            saved = json.load(f)
+        write_report(saved["results"], argparse.Namespace(**saved["budget"]), args.out)
+        return
     previous = {}
     if args.reevaluate:
         with open(results_path, encoding="utf-8") as f:
@@ -195,9 +212,13 @@ def main(argv=None):
         os.makedirs(args.out, exist_ok=True)
         with open(results_path, "w", encoding="utf-8") as f:
             json.dump({"budget": vars(args), "results": results}, f, indent=2, sort_keys=True)
-        with open(os.path.join(args.out, "phf_pep8.md"), "w", encoding="utf-8") as f:
-            f.write(markdown(results, args))
-        plot(results, os.path.join(args.out, "phf_pep8.png"))
+        write_report(results, args, args.out)
+
+
+def write_report(results, args, out):
+    with open(os.path.join(out, "phf_pep8.md"), "w", encoding="utf-8") as f:
+        f.write(markdown(results, args))
+    plot(results, os.path.join(out, "phf_pep8.png"))
 
 
 if __name__ == "__main__":
