@@ -108,15 +108,39 @@ def markdown(results, args):
                       "line break is followed by a banned token, and much of the rest of the "
                       "mass is `<eos>`)."]
     lines += ["", "Most frequent pycodestyle codes in the samples (unconditional and prompted "
-              "continuations together), per 1000 sample characters:", "",
+              "continuations together), per 1000 sample characters; the last row is the "
+              "validation split itself (what imitating the data perfectly would score):", "",
               "| objective | sample chars | codes |", "|---|---|---|"]
-    for name, metrics in results.items():
+    rows = dict(results)
+    rows["(validation data)"] = {"violation_codes": data_violation_codes(args.max_files)}
+    for name, metrics in rows.items():
         codes = metrics.get("violation_codes", {})
         chars = max(codes.get("chars", 0), 1)
         top = sorted(codes.get("counts", {}).items(), key=lambda kv: -kv[1])[:6]
         text = ", ".join(f"{code} {1000 * n / chars:.1f}" for code, n in top)
         lines.append(f"| {name} | {codes.get('chars', 0)} | {text} |")
+    data = rows["(validation data)"]["violation_codes"]
+    lines += ["", f"The validation data has {data['violations_per_char']:.5f} violations/char "
+              f"and {100 * data['bad_line_fraction']:.1f}% of its lines have one."]
     return "\n".join(lines) + "\n"
+
+
+def data_violation_codes(max_files):
+    """{"chars", "counts", "violations_per_char", "bad_line_fraction"} of the validation split."""
+    from tfllm.data import corpora
+    from tfllm.feedback.pycodestyle_counts import pep8_violation_codes
+
+    documents = corpora.load("python_stdlib_code", "validation", max_files=max_files or None)
+    counts, chars, lines, bad = {}, 0, 0, 0
+    for document in documents.documents:
+        for code, n in pep8_violation_codes(document.text).items():
+            counts[code] = counts.get(code, 0) + n
+        chars += len(document.text)
+        lines += len(document.segments)
+        bad += sum(score > 0 for score in document.segment_scores)
+    return {"chars": chars, "counts": counts,
+            "violations_per_char": sum(counts.values()) / max(chars, 1),
+            "bad_line_fraction": bad / max(lines, 1)}
 
 
 def violation_codes(workdir):
