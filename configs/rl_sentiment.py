@@ -7,6 +7,11 @@
 The reward scores prompt + continuation (include_prompt=True): the sentiment scorer gives
 an empty text its best score, and a policy rewarded on the continuation alone learns to
 emit <eos> at once (or, with stop_at_eos=False, invisible <eos> tokens).
+
+Defaults: the run of docs/results/rl.md that met the target (ppo_sentiment_lr1e-4_kl0.2_it90).
+Learning rate 1e-4 (1e-3 drove the KL to the reference to 76-98 nats within 5 iterations on
+the 1500-step LM); kl_coef 0.2 on whitened rewards, in effect fixed (kl_target 6 with a
+10000-episode horizon moves it by ~1% over the run); 90 iterations.
 """
 
 import ml_collections
@@ -21,12 +26,12 @@ def get_config():
     config.reward = dict(scorer="sentiment", scorer_options={"prefer": "positive"},
                          reward_model="", include_prompt=True)
     config.agent = dict(
-        name="ppo", learning_rate=1e-3, num_epochs=4, clip_ratio=0.2, td_lambda=0.95,
-        normalize_advantages=True, kl_coef=0.05, kl_target=6.0, kl_horizon=10000,
+        name="ppo", learning_rate=1e-4, num_epochs=4, clip_ratio=0.2, td_lambda=0.95,
+        normalize_advantages=True, kl_coef=0.2, kl_target=6.0, kl_horizon=10000,
         whiten_rewards=True, entropy_coef=0.0, value_coef=0.5, gamma=1.0, temperature=1.0,
         epsilon=0.0, max_grad_norm=1.0, baseline="mean")
     config.driver = dict(kind="cached", num_episodes=64)
     config.eval = dict(num_episodes=256)
-    config.training = dict(iterations=60, seed=0, log_every=5, sample_every=10,
+    config.training = dict(iterations=90, seed=0, log_every=5, sample_every=10,
                            checkpoint_every=20, precision="float32", deterministic=False)
     return config

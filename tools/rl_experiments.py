@@ -274,7 +274,7 @@ def summary_tables(results):
              "and after training. Gain in units of the initial policy's reward std; target "
              "(sentiment): gain >= 2 at KL <= 10 nats.", "",
              "| run | overrides | iterations | reward before (std) | reward after | gain (std) "
-             "| KL (nats) | response length | target met | seconds |",
+             "| KL (nats) | response length (last batch) | target met | seconds |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for key in sorted(k for k in results if k.startswith("ppo_")):
         r = results[key]
@@ -297,9 +297,10 @@ def summary_tables(results):
     pep8_runs = sorted(k for k in results if k.startswith("ppo_pep8") and "phf_eval" in results[k])
     if pep8_runs:
         lines += ["", "## PEP8: MLE + PPO vs conditional pretraining (PHF evaluation)", "",
-                  "tfllm-evaluate (configs/phf_pep8.py, 64 unconditional samples, temperature "
-                  "0.7, top-p 0.9, complete lines; KL(model || MLE) per sample, ancestral "
-                  "samples).", "",
+                  "tfllm-evaluate (configs/phf_pep8.py with the PHF runs' settings: unconditional "
+                  "samples, 128 here (see phf_eval_command), temperature 0.7, top-p 0.9, "
+                  "complete lines; KL(model || MLE) per sample from ancestral samples). "
+                  "MLE and conditional: their own eval/metrics.json.", "",
                   "| model | violations/char | mean chars | over threshold | KL to MLE (nats) "
                   "| validation loss |", "|---|---|---|---|---|---|"]
         for key in pep8_runs:

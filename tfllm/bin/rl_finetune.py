@@ -165,11 +165,16 @@ def main(argv):
                                      step=agent.train_step_counter)
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), 2)
     metrics_path = os.path.join(workdir, "eval", "metrics.json")
+    # the initial evaluation is of the starting model: made (and written at once, so a run
+    # that dies later resumes with it) before any checkpoint is restored
+    initial = common.read_json(metrics_path).get("initial") \
+        if os.path.isfile(metrics_path) else None
+    if initial is None:
+        initial = evaluate(agent, eval_env, config.eval.num_episodes, seed + 7, tokenizer)
+        os.makedirs(os.path.dirname(metrics_path), exist_ok=True)
+        common.write_json(metrics_path, {"initial": initial})
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).expect_partial()
-        initial = common.read_json(metrics_path)["initial"]
-    else:
-        initial = evaluate(agent, eval_env, config.eval.num_episodes, seed + 7, tokenizer)
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
     t = config.training
     start = int(agent.train_step_counter.numpy())
