@@ -26,7 +26,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "docs", "results", "rl.json")
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("step", None, ["bench", "sentiment", "reward", "dpo", "pep8",
-                                  "pep8_compare", "report"],
+                                 "pep8_compare", "report"],
                   "which experiment", required=True)
 flags.DEFINE_string("runs", os.path.join(REPO, "runs"), "folder of the run workdirs")
 flags.DEFINE_string("lm", "rl_sentiment_lm", "LM workdir (under --runs) for sentiment/reward")

@@ -42,8 +42,8 @@ def load_pairs(config, workdir):
                                  "training and validation pairs")
             records, held_out = records[:cut], records[cut:]
         out = []
-        for path, split in ((pairs.file, records), (pairs.validation_file or pairs.file,
-                                                     held_out)):
+        held_out_path = pairs.validation_file or pairs.file
+        for path, split in ((pairs.file, records), (held_out_path, held_out)):
             kept = preferences.drop_near_ties(split, pairs.min_margin, where=path)
             if not kept:
                 raise ValueError(f"{path}: no pair differs by more than "
