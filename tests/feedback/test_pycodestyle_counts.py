@@ -45,3 +45,10 @@ def test_lone_string_prefix_line_does_not_crash():
     # pycodestyle 2.15 itself raises IndexError on the logical line `b`; the other lines
     # keep their counts: `import sys` after code is E402.
     assert pep8_violations_per_line("import os\nb\nimport sys\n") == [0, 0, 1]
+
+
+def test_a_crashing_pycodestyle_check_counts_as_one_violation():
+    source = "\\\n\n\\\n}[['    =:\\\nif"  # continued_indentation: IndexError
+    counts = pep8_violations_per_line(source)
+    assert len(counts) == len(source.splitlines(keepends=True))
+    assert pep8_violation_codes(source)["E999"] == 1

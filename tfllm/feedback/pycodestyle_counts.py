@@ -4,6 +4,7 @@ Used by the PEP8 scorer (tfllm.feedback.pep8) and the `python_stdlib_code` corpu
 """
 
 import collections
+import inspect
 import re
 
 import pycodestyle
@@ -41,9 +42,24 @@ class _PerLineReport(pycodestyle.BaseReport):
         return code
 
 
+class _Checker(pycodestyle.Checker):
+    """A logical-line check that crashes on malformed code (pycodestyle 2.15's
+    continued_indentation raises IndexError on e.g. "\\\n}[[..." from model samples)
+    counts as one violation, E999, at the logical line's start, instead of aborting."""
+
+    def run_check(self, check, argument_names):
+        if not inspect.isgeneratorfunction(check):
+            return super().run_check(check, argument_names)
+        try:
+            return list(super().run_check(check, argument_names))
+        except (IndexError, KeyError, ValueError):
+            start = self.tokens[0][2] if self.tokens else (self.line_number, 0)
+            return [(start, f"E999 pycodestyle's {check.__name__} check failed here")]
+
+
 def _check(physical_lines):
     report = _PerLineReport(_STYLE.options)
-    pycodestyle.Checker(lines=physical_lines, options=_STYLE.options, report=report).check_all()
+    _Checker(lines=physical_lines, options=_STYLE.options, report=report).check_all()
     return report
 
 
