@@ -68,10 +68,14 @@ def model_trackables(model, name="model"):
     """`{name: model, name_weights: {variable path: variable}}` for tf.train.Checkpoint.
 
     The object graph of a Keras 3 model misses variables of layers kept in plain lists
-    (e.g. the Transformer blocks); the path-keyed dict saves every variable.
+    (e.g. the Transformer blocks); the path-keyed dict saves every variable but the
+    dropout layers' random-seed states, whose paths carry a process-wide counter
+    ("seed_generator_7/...", so a second model built in one process could not restore
+    them and no checkpoint was readable).
     """
     prefix = model.name + "/"  # paths without the model's (per-process unique) name
-    weights = {v.path.removeprefix(prefix): v for v in model.variables}
+    weights = {v.path.removeprefix(prefix): v for v in model.variables
+               if not v.path.endswith("seed_generator_state")}
     return {name: model, f"{name}_weights": weights}
 
 
