@@ -205,7 +205,11 @@ def main(argv=None):
     if args.report_only:
         with open(results_path, encoding="utf-8") as f:
             saved = json.load(f)
-        write_report(saved["results"], argparse.Namespace(**saved["budget"]), args.out)
+        budget = argparse.Namespace(**saved["budget"])
+        order = budget.objectives.split(",")  # phf_pep8.json's keys are sorted
+        results = dict(sorted(saved["results"].items(),
+                              key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+        write_report(results, budget, args.out)
         return
     previous = {}
     if args.reevaluate:
