@@ -84,7 +84,9 @@ def markdown(results, args):
              "loss is measured on the data as each objective trains on it (conditional: with "
              "control tokens, whose labels are not counted; filtering: unfiltered); KL is the "
              "Monte-Carlo estimate on temperature-1 samples against the MLE run (for MLE "
-             "itself only the banned control tokens' mass).", "",
+             "itself only the banned control tokens' mass)."
+             + (" Run with --resume: a run continued from a checkpoint counts only its last "
+                "part in 'train s'." if getattr(args, "resume", False) else ""), "",
              "| objective | " + " | ".join(h for _, h, _ in COLUMNS) + " |",
              "|---" * (len(COLUMNS) + 1) + "|"]
     for name, metrics in results.items():
