@@ -74,8 +74,8 @@ def markdown(results, args):
              f"tokens per objective ({args.tokenizer} tokenizer of {args.vocabulary_size} "
              f"tokens, configs/phf_pep8.py model), "
              f"{args.max_files or 'all'} stdlib files; {args.num_samples} unconditional "
-             f"samples of at most {args.max_new_tokens} tokens; measured by `tools/phf_compare.py` on a shared "
-             "2-core CPU. Lower misalignment is better; samples at temperature 0.7, top-p 0.9 "
+             f"samples of at most {args.max_new_tokens} tokens; measured by "
+             "`tools/phf_compare.py` on a shared 2-core CPU. Lower misalignment is better; samples at temperature 0.7, top-p 0.9 "
              "(conditional: `<|good|>` first and after every line break, as in training; "
              "the start-only protocol is reported below the table).", "",
              "Method (tfllm/evaluation/phf.py): violations/char are pycodestyle violations "
