@@ -75,7 +75,8 @@ def markdown(results, args):
              f"tokens, configs/phf_pep8.py model), "
              f"{args.max_files or 'all'} stdlib files; {args.num_samples} unconditional "
              f"samples of at most {args.max_new_tokens} tokens; measured by "
-             "`tools/phf_compare.py` on a shared 2-core CPU. Lower misalignment is better; samples at temperature 0.7, top-p 0.9 "
+             "`tools/phf_compare.py` on a shared 2-core CPU. Lower misalignment is better; "
+             "samples at temperature 0.7, top-p 0.9 "
              "(conditional: `<|good|>` first and after every line break, as in training; "
              "the start-only protocol is reported below the table).", "",
              "Method (tfllm/evaluation/phf.py): violations/char are pycodestyle violations "
@@ -127,36 +128,34 @@ def markdown(results, args):
     return "\n".join(lines) + "\n"
 
 
-def data_violation_codes(max_files):
-    """{"chars", "counts", "violations_per_char", "bad_line_fraction"} of the validation split."""
-    from tfllm.data import corpora
+def code_counts(texts):
+    """{"chars": n, "counts": {code: n}}: pycodestyle codes summed over `texts`."""
+    import collections
+
     from tfllm.feedback.pycodestyle_counts import pep8_violation_codes
 
-    documents = corpora.load("python_stdlib_code", "validation", max_files=max_files or None)
-    counts, chars, lines, bad = {}, 0, 0, 0
-    for document in documents.documents:
-        for code, n in pep8_violation_codes(document.text).items():
-            counts[code] = counts.get(code, 0) + n
-        chars += len(document.text)
-        lines += len(document.segments)
-        bad += sum(score > 0 for score in document.segment_scores)
-    return {"chars": chars, "counts": counts,
-            "violations_per_char": sum(counts.values()) / max(chars, 1),
-            "bad_line_fraction": bad / max(lines, 1)}
+    counts = sum((pep8_violation_codes(text) for text in texts), collections.Counter())
+    return {"chars": sum(len(text) for text in texts), "counts": dict(counts)}
+
+
+def data_violation_codes(max_files):
+    """code_counts of the validation split, with violations_per_char and bad_line_fraction."""
+    from tfllm.data import corpora
+
+    documents = corpora.load("python_stdlib_code", "validation",
+                             max_files=max_files or None).documents
+    result = code_counts([document.text for document in documents])
+    scores = [score for document in documents for score in document.segment_scores]
+    result["violations_per_char"] = sum(result["counts"].values()) / max(result["chars"], 1)
+    result["bad_line_fraction"] = sum(score > 0 for score in scores) / max(len(scores), 1)
+    return result
 
 
 def violation_codes(workdir):
-    """{"chars": n, "counts": {code: n}} over the continuations in <workdir>/eval/samples.json."""
-    from tfllm.feedback.pycodestyle_counts import pep8_violation_codes
-
+    """code_counts of the continuations in <workdir>/eval/samples.json."""
     with open(os.path.join(workdir, "eval", "samples.json"), encoding="utf-8") as f:
         samples = json.load(f)
-    texts = [s["text"] for group in samples.values() for s in group if s["text"]]
-    counts = {}
-    for text in texts:
-        for code, n in pep8_violation_codes(text).items():
-            counts[code] = counts.get(code, 0) + n
-    return {"chars": sum(len(t) for t in texts), "counts": counts}
+    return code_counts([s["text"] for group in samples.values() for s in group if s["text"]])
 
 
 def plot(results, path):

@@ -113,8 +113,8 @@ def rows_to_batch(rows):
 def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0,
                     shuffle=True, repeat=False, start_step=0, control_hook=None,
                     filter_threshold=None, filter_percentile=None, shuffle_buffer_size=None,
-                    row_shuffle_buffer_size=4096, reshuffle_each_iteration=True, num_shards=1, shard_index=0, input_context=None, drop_remainder=True,
-                    prefetch=True):
+                    row_shuffle_buffer_size=4096, reshuffle_each_iteration=True, num_shards=1,
+                    shard_index=0, input_context=None, drop_remainder=True, prefetch=True):
     """The causal LM training/evaluation dataset.
 
     Args:

@@ -167,7 +167,8 @@ def evaluate(config, model, tokenizer, workdir, reference=None):
     metrics = {}
     # With control_each_line the control token also follows every line break; the
     # start-only protocol (control token first, then banned) is kept as start_only/*.
-    for prefix, mode in (("", each_line), ("start_only/", False))[:1 + each_line]:
+    protocols = [("", each_line)] + ([("start_only/", False)] if each_line else [])
+    for prefix, mode in protocols:
         samples = preference.sample_and_score(model, tokenizer, scorer, prompts,
                                               e.max_new_tokens, control_each_line=mode,
                                               **options)
