@@ -5,18 +5,33 @@
 
 With --config.pairs.file=pairs.jsonl the pairs come from a user file instead, and with
 --config.init_from="" the backbone is a new config.model (tokenizer from config.tokenizer).
+
+`configs/reward_sentiment.py:encoder` is a new EncoderClassifier backbone (mean-pooled,
+bidirectional) over a sentencepiece tokenizer trained on the docs corpus: VADER scores
+words, and a word-piece model sees a word as a few tokens instead of its bytes.
+
+    tfllm-train-reward --config=configs/reward_sentiment.py:encoder --workdir=runs/rm_enc
+        --config.pairs.file=pairs_train.jsonl --config.pairs.validation_file=pairs_val.jsonl
 """
 
 import ml_collections
 
 
-def get_config():
+def get_config(backbone="decoder_lm"):
+    if backbone not in ("decoder_lm", "encoder"):
+        raise ValueError(f"configs/reward_sentiment.py:{backbone}: expected decoder_lm or encoder")
     config = ml_collections.ConfigDict()
     config.init_from = ""
     config.model = dict(kind="decoder_lm", num_layers=2, num_heads=2, hidden_dim=64,
                         intermediate_dim=128, max_sequence_length=64)
     config.data = dict(corpus="python_docs_text", files="", sequence_length=80, max_files=0)
     config.tokenizer = dict(kind="byte", vocabulary_size=512, control_tokens=(), options={})
+    if backbone == "encoder":
+        config.model = dict(kind="encoder_classifier", num_classes=2, num_layers=2, num_heads=4,
+                            hidden_dim=128, intermediate_dim=256, max_sequence_length=64,
+                            dropout=0.1, pooling="mean")
+        config.tokenizer.update(kind="sentencepiece", vocabulary_size=4096)
+        config.data.update(sequence_length=48)
     config.pairs = dict(file="", validation_file="", validation_fraction=0.1,
                         scorer="sentiment", scorer_options={"prefer": "positive"},
                         sample_from="", num_prompts=2048, num_validation=256, prompt_tokens=8,

@@ -34,7 +34,11 @@ flags.DEFINE_string("phf", os.path.join(REPO, "runs", "phf_v2"),
                     "folder of the PHF workdirs (mle: PPO's start and KL reference; "
                     "conditional: the comparison); read only")
 flags.DEFINE_string("pairs", "reward_sentiment", "reward-step workdir (under --runs) whose "
-                    "pairs_{train,validation}.jsonl the dpo step uses")
+                    "pairs_{train,validation}.jsonl the dpo step (and the reward step with "
+                    "--reward_backbone=encoder) uses")
+flags.DEFINE_enum("reward_backbone", "lm", ["lm", "encoder"],
+                  "reward step: lm = the sentiment LM as backbone, its pairs sampled here; "
+                  "encoder = configs/reward_sentiment.py:encoder on the --pairs pairs")
 flags.DEFINE_list("phf_eval_overrides", ["evaluation.num_samples=128"],
                   "pep8 step: --config.x=y of the PHF evaluation of the PPO model, to match "
                   "the PHF runs' own evaluation (tools/phf_compare.py --num_samples=128)")
@@ -189,16 +193,22 @@ def pep8_compare():
 
 
 def reward():
-    workdir = os.path.join(FLAGS.runs, "reward_sentiment" + FLAGS.tag)
-    lm = os.path.join(FLAGS.runs, FLAGS.lm)
-    command, seconds = run_binary("tfllm.bin.train_reward", "configs/reward_sentiment.py",
-                                  workdir, f"--config.init_from={lm}",
-                                  f"--config.pairs.sample_from={lm}")
+    if FLAGS.reward_backbone == "encoder":
+        suffix, pairs = "_encoder", os.path.join(FLAGS.runs, FLAGS.pairs)
+        config = "configs/reward_sentiment.py:encoder"
+        source = [f"--config.pairs.file={pairs}/pairs_train.jsonl",
+                  f"--config.pairs.validation_file={pairs}/pairs_validation.jsonl"]
+    else:
+        suffix, lm = "", os.path.join(FLAGS.runs, FLAGS.lm)
+        config = "configs/reward_sentiment.py"
+        source = [f"--config.init_from={lm}", f"--config.pairs.sample_from={lm}"]
+    workdir = os.path.join(FLAGS.runs, "reward_sentiment" + suffix + FLAGS.tag)
+    command, seconds = run_binary("tfllm.bin.train_reward", config, workdir, *source)
     with open(os.path.join(workdir, "eval", "metrics.json"), encoding="utf-8") as f:
         metrics = json.load(f)
     metrics.update(command=" ".join(command[1:]), seconds=seconds,
                    target_met=metrics["pairwise_accuracy"] >= 0.9, overrides=FLAGS.overrides)
-    merge("reward_model" + FLAGS.tag, metrics)
+    merge("reward_model" + suffix + FLAGS.tag, metrics)
 
 
 def dpo():

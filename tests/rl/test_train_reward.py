@@ -34,9 +34,9 @@ def test_empty_file_and_non_string(tmp_path):
         read_pairs(path)
 
 
-def run_binary(repo_root, *args):
+def run_binary(repo_root, *args, config="configs/reward_sentiment.py"):
     return subprocess.run([sys.executable, "-m", "tfllm.bin.train_reward",
-                           "--config=configs/reward_sentiment.py", *args],
+                           f"--config={config}", *args],
                           capture_output=True, text=True, cwd=repo_root, timeout=600,
                           check=False)
 
@@ -48,18 +48,39 @@ def test_bad_file_is_one_line_error(tmp_path, repo_root):
     assert out.stderr.strip().splitlines()[-1].endswith("p.jsonl:1: missing field 'rejected'")
 
 
-def test_trains_reward_model_usable_as_reward_fn(tmp_path, repo_root):
+# the byte-level DecoderLM backbone, and the encoder variant: an EncoderClassifier over a
+# sentencepiece tokenizer trained here on 20 docs files
+BACKBONES = {
+    "decoder_lm": ("configs/reward_sentiment.py", ["--config.model.num_layers=1"]),
+    "encoder": ("configs/reward_sentiment.py:encoder",
+                ["--config.model.num_layers=1", "--config.tokenizer.vocabulary_size=600",
+                 "--config.data.max_files=20"]),
+}
+
+
+@pytest.mark.parametrize("backbone", sorted(BACKBONES))
+def test_trains_reward_model_usable_as_reward_fn(tmp_path, repo_root, backbone):
+    config, extra = BACKBONES[backbone]
     records = [{"prompt": "It is", "chosen": f" {GOOD[i % 4]}", "rejected": f" {BAD[i // 4 % 4]}"}
                for i in range(120)]
     path = write(tmp_path / "pairs.jsonl", records)
     workdir = tmp_path / "run"
     out = run_binary(repo_root, f"--workdir={workdir}", f"--config.pairs.file={path}",
                      "--config.training.steps=40", "--config.training.batch_size=16",
-                     "--config.model.num_layers=1", "--config.data.sequence_length=16",
-                     "--config.training.eval_every=0")
+                     "--config.data.sequence_length=16", "--config.training.eval_every=0",
+                     *extra, config=config)
     assert out.returncode == 0, out.stderr[-2000:]
     metrics = json.loads((workdir / "eval" / "metrics.json").read_text())
     assert metrics["validation_pairs"] == 12 and metrics["pairwise_accuracy"] >= 0.9
     reward = reward_fn_from_workdir(str(workdir))
     good, bad = reward(["It is great", "It is nice"]), reward(["It is awful", "It is sad"])
     assert min(good) > max(bad)
+
+
+def test_unknown_backbone_is_an_error(repo_root):
+    sys.path.insert(0, str(repo_root / "configs"))
+    import reward_sentiment  # pylint: disable=import-outside-toplevel
+
+    assert reward_sentiment.get_config("encoder").model.kind == "encoder_classifier"
+    with pytest.raises(ValueError, match="reward_sentiment.py:gpt: expected decoder_lm or encoder"):
+        reward_sentiment.get_config("gpt")
