@@ -112,8 +112,12 @@ def markdown(results, args):
                       "mass is `<eos>`)."]
     lines += ["", "Most frequent pycodestyle codes in the samples (unconditional and prompted "
               "continuations together), per 1000 sample characters; the last row is the "
-              "validation split itself (what imitating the data perfectly would score):", "",
-              "| objective | sample chars | codes |", "|---|---|---|"]
+              "validation split itself (what imitating the data perfectly would score). "
+              "The group columns split every code into E9 (syntax and tokenize errors), E1 "
+              "(indentation) and the rest (whitespace, blank lines, imports, line length, "
+              "statements, W: what a style guide is about):", "",
+              "| objective | sample chars | E9 | E1 | rest | top codes |",
+              "|---|---|---|---|---|---|"]
     rows = dict(results)
     rows["(validation data)"] = {"violation_codes": data_violation_codes(args.max_files)}
     for name, metrics in rows.items():
@@ -121,10 +125,19 @@ def markdown(results, args):
         chars = max(codes.get("chars", 0), 1)
         top = sorted(codes.get("counts", {}).items(), key=lambda kv: -kv[1])[:6]
         text = ", ".join(f"{code} {1000 * n / chars:.1f}" for code, n in top)
-        lines.append(f"| {name} | {codes.get('chars', 0)} | {text} |")
+        groups = " | ".join(f"{1000 * n / chars:.2f}"
+                            for n in code_groups(codes.get("counts", {})))
+        lines.append(f"| {name} | {codes.get('chars', 0)} | {groups} | {text} |")
     data = rows["(validation data)"]["violation_codes"]
     lines += ["", f"The validation data has {data['violations_per_char']:.5f} violations/char "
               f"and {100 * data['bad_line_fraction']:.1f}% of its lines have one."]
+    if "mle" in results and "conditional" in results:
+        rest = {name: code_groups(results[name]["violation_codes"]["counts"])[2]
+                / max(results[name]["violation_codes"]["chars"], 1)
+                for name in ("mle", "conditional")}
+        lines += [f"Counting only the 'rest' group (style, without syntax and indentation "
+                  f"errors), conditional has {rest['mle'] / max(rest['conditional'], 1e-12):.2f}x "
+                  "fewer violations per character than MLE."]
     return "\n".join(lines) + "\n"
 
 
@@ -136,6 +149,13 @@ def code_counts(texts):
 
     counts = sum((pep8_violation_codes(text) for text in texts), collections.Counter())
     return {"chars": sum(len(text) for text in texts), "counts": dict(counts)}
+
+
+def code_groups(counts):
+    """(E9, E1, rest) totals of a {code: n} mapping."""
+    syntax = sum(n for code, n in counts.items() if code.startswith("E9"))
+    indentation = sum(n for code, n in counts.items() if code.startswith("E1"))
+    return syntax, indentation, sum(counts.values()) - syntax - indentation
 
 
 def data_violation_codes(max_files):
