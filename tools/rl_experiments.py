@@ -244,7 +244,7 @@ def dpo():
                               FLAGS.min_margin)
     length, batch = config.data.sequence_length, config.training.batch_size
     train = make_preference_dataset(train_pairs, tokenizer, length, batch, repeat=True,
-                                    drop_remainder=True)
+                                    drop_remainder=True, seed=config.training.seed)
     objective = get_objective(config.objective.name, **dict(config.objective.options))
     # the default strategy: restoring the LM under a OneDeviceStrategy scope fails here
     trainer = common.make_trainer(config, tf.distribute.get_strategy(), workdir,
