@@ -26,12 +26,6 @@ def get_config(backbone="decoder_lm"):
                         intermediate_dim=128, max_sequence_length=64)
     config.data = dict(corpus="python_docs_text", files="", sequence_length=80, max_files=0)
     config.tokenizer = dict(kind="byte", vocabulary_size=512, control_tokens=(), options={})
-    if backbone == "encoder":
-        config.model = dict(kind="encoder_classifier", num_classes=2, num_layers=2, num_heads=4,
-                            hidden_dim=128, intermediate_dim=256, max_sequence_length=64,
-                            dropout=0.1, pooling="mean")
-        config.tokenizer.update(kind="sentencepiece", vocabulary_size=4096)
-        config.data.update(sequence_length=48)
     config.pairs = dict(file="", validation_file="", validation_fraction=0.1,
                         scorer="sentiment", scorer_options={"prefer": "positive"},
                         sample_from="", num_prompts=2048, num_validation=256, prompt_tokens=8,
@@ -51,5 +45,10 @@ def get_config(backbone="decoder_lm"):
         sample_temperature=1.0, sample_scorer="", histogram_every=0, profile_first=0,
         profile_last=0, progress=False, tpu="")
     if backbone == "encoder":  # held-out accuracy 0.918 on the 20,568 pairs of docs/results/rl.md
+        config.model = dict(kind="encoder_classifier", num_classes=2, num_layers=2, num_heads=4,
+                            hidden_dim=128, intermediate_dim=256, max_sequence_length=64,
+                            dropout=0.1, pooling="mean")
+        config.tokenizer.update(kind="sentencepiece", vocabulary_size=4096)
+        config.data.update(sequence_length=48)
         config.training.update(steps=1500, eval_every=250)
     return config

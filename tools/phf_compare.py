@@ -120,24 +120,23 @@ def markdown(results, args):
               "|---|---|---|---|---|---|"]
     rows = dict(results)
     rows["(validation data)"] = {"violation_codes": data_violation_codes(args.max_files)}
+    group_rates = {}  # per objective: (E9, E1, rest) violations per character
     for name, metrics in rows.items():
         codes = metrics.get("violation_codes", {})
         chars = max(codes.get("chars", 0), 1)
         top = sorted(codes.get("counts", {}).items(), key=lambda kv: -kv[1])[:6]
         text = ", ".join(f"{code} {1000 * n / chars:.1f}" for code, n in top)
-        groups = " | ".join(f"{1000 * n / chars:.2f}"
-                            for n in code_groups(codes.get("counts", {})))
+        group_rates[name] = [n / chars for n in code_groups(codes.get("counts", {}))]
+        groups = " | ".join(f"{1000 * rate:.2f}" for rate in group_rates[name])
         lines.append(f"| {name} | {codes.get('chars', 0)} | {groups} | {text} |")
     data = rows["(validation data)"]["violation_codes"]
     lines += ["", f"The validation data has {data['violations_per_char']:.5f} violations/char "
               f"and {100 * data['bad_line_fraction']:.1f}% of its lines have one."]
     if "mle" in results and "conditional" in results:
-        rest = {name: code_groups(results[name]["violation_codes"]["counts"])[2]
-                / max(results[name]["violation_codes"]["chars"], 1)
-                for name in ("mle", "conditional")}
+        rest_ratio = group_rates["mle"][2] / max(group_rates["conditional"][2], 1e-12)
         lines += [f"Counting only the 'rest' group (style, without syntax and indentation "
-                  f"errors), conditional has {rest['mle'] / max(rest['conditional'], 1e-12):.2f}x "
-                  "fewer violations per character than MLE."]
+                  f"errors), conditional has {rest_ratio:.2f}x fewer violations per character "
+                  "than MLE."]
     return "\n".join(lines) + "\n"
 
 

@@ -116,8 +116,9 @@ class MultiHeadAttention(keras.layers.Layer):
 
         A batch-1 decoding step (one row, one query position) uses products and sums,
         which XLA fuses over the cache as it lies; the batched matmuls made it copy
-        (transpose) the whole key cache every step. On the benchmark workload that is
-        +14-34% for batch-1 generation; at batch 8 the matmuls stay faster.
+        (transpose) the whole key cache every step. On the benchmark workload batch-1
+        generation got +18% (median of six interleaved pairs, docs/performance.md); at
+        batch 8 the matmuls stay faster.
         """
         scale = ops.cast(1.0 / self.head_dim ** 0.5, query.dtype)
         one_step = query.shape[0] == 1 and query.shape[2] == 1
