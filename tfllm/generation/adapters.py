@@ -13,13 +13,19 @@ from tfllm.models import DecoderLM, Seq2SeqTransformer
 
 
 class DecoderAdapter:
-    """DecoderLM: the prompt is the start of the sequence; `preference` rides along."""
+    """DecoderLM: the prompt is the start of the sequence; `preference` rides along.
+
+    `prefill` also computes the model's decoding output table once (a per-call constant,
+    kept out of the per-row state that beam search tiles); `step` and `logits` use it.
+    """
 
     def __init__(self, model, preference=None):
         self.model = model
         self.inputs = {} if preference is None else {"preference": preference}
+        self.output_table = None
 
     def prefill(self, token_ids, cache_length):
+        self.output_table = self.model.decoding_output_table()
         cache = self.model.init_cache(tf.shape(token_ids)[0], cache_length)
         _, hidden, cache = self.model.call_with_cache(token_ids, cache, 0, **self.inputs)
         return hidden, {"cache": cache, **self.inputs}
@@ -27,11 +33,11 @@ class DecoderAdapter:
     def step(self, token_ids, state, index):
         inputs = {k: v for k, v in state.items() if k != "cache"}
         logits, _, cache = self.model.call_with_cache(token_ids[:, None], state["cache"], index,
-                                                      **inputs)
+                                                      output_table=self.output_table, **inputs)
         return logits[:, 0], {**state, "cache": cache}
 
     def logits(self, hidden):
-        return self.model.logits(hidden)
+        return self.model.logits(hidden, self.output_table)
 
 
 class Seq2SeqAdapter:

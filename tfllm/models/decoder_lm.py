@@ -103,10 +103,30 @@ class DecoderLM(keras.Model):
             x = x + self.preference_projection(preference)[:, None, :]
         return x
 
-    def logits(self, hidden):
-        """Vocabulary logits (float32) from hidden states."""
-        out = self.token_embedding.project(hidden) if self.lm_head is None else self.lm_head(hidden)
+    def logits(self, hidden, output_table=None):
+        """Vocabulary logits (float32) from hidden states.
+
+        `output_table`: `decoding_output_table()`, computed once by a decoding loop.
+        """
+        if output_table is not None:
+            out = ops.matmul(hidden, output_table)
+        elif self.lm_head is None:
+            out = self.token_embedding.project(hidden)
+        else:
+            out = self.lm_head(hidden)
         return ops.cast(out, "float32")
+
+    def decoding_output_table(self):
+        """The tied embedding table transposed to (hidden_dim, vocabulary_size), or None.
+
+        A decoding loop computes it once, before its steps, and passes it to
+        `call_with_cache`: multiplying a few rows by the (vocabulary, hidden) table as
+        stored made XLA CPU's per-step logits matmul several times slower
+        (docs/performance.md). None for an untied head, whose kernel is already laid out so.
+        """
+        if self.lm_head is not None:
+            return None
+        return ops.transpose(ops.cast(self.token_embedding.embeddings, self.compute_dtype))
 
     def call_with_hidden(self, inputs, training=None):
         """(logits, final hidden states) for the same inputs as `call`."""
@@ -124,14 +144,15 @@ class DecoderLM(keras.Model):
         return self.decoder.init_cache(batch_size, length)
 
     def call_with_cache(self, token_ids, cache, cache_index, padding_mask=None,
-                        preference=None):
+                        preference=None, output_table=None):
         """Decodes `token_ids` at positions cache_index... against the KV cache.
 
-        Returns (logits (batch, new, vocab), hidden (batch, new, hidden_dim), cache).
+        `output_table`: see `decoding_output_table`. Returns (logits (batch, new, vocab),
+        hidden (batch, new, hidden_dim), cache).
         """
         hidden, cache = self.decoder.call_with_cache(
             self._embed(token_ids, preference), cache, cache_index, padding_mask=padding_mask)
-        return self.logits(hidden), hidden, cache
+        return self.logits(hidden, output_table), hidden, cache
 
     def get_config(self):
         config = super().get_config()
