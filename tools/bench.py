@@ -4,15 +4,20 @@
     python tools/bench.py --task=generate --json    # greedy KV-cache generation, batch 8
     python tools/bench.py --task=generate --batch 1 --json
     python tools/bench.py --task=data --json        # tfllm.data pipeline throughput
+    python tools/bench.py --task=generate --profile-ops=20 --json   # + where a call goes
 
 Defaults come from tools/bench_config.json (a copy of the peer benchmark's
 workload: GPT vocab 8192, 4 layers, d 256, 4 heads, MLP 1024 gelu_tanh, seq 256,
 tied embeddings); every field has a flag. train reports tokens/s from the median
 of the timed steps after warm-up; generate reports new tokens/s from the median
 of the timed calls (prefill included) after warm-up calls (compile included).
+--profile-ops=K traces one more step/call with the TensorFlow profiler and adds the
+K costliest XLA operations (names of the optimized HLO, as XLA_FLAGS=--xla_dump_to
+writes it) with their milliseconds, and the share spent in matmuls ("op_profile").
 """
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -35,6 +40,8 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", choices=("train", "generate", "data"), required=True)
     ap.add_argument("--json", action="store_true", help="print only the JSON line on stdout")
+    ap.add_argument("--profile-ops", type=int, default=0, metavar="K",
+                    help="add the K costliest XLA ops of one more traced step/call")
     ap.add_argument("--vocab", type=int, default=m["vocab_size"])
     ap.add_argument("--layers", type=int, default=m["n_layer"])
     ap.add_argument("--hidden", type=int, default=m["d_model"])
@@ -66,6 +73,8 @@ def parse_args(argv=None):
                     default=int(os.environ.get("BENCH_INTER_THREADS", th["inter_op"])))
     ap.add_argument("--seed", type=int, default=cfg["seed"])
     args = ap.parse_args(argv)
+    if args.profile_ops and args.task == "data":
+        ap.error("--profile-ops profiles the compiled train step or generate call, not --task=data")
     defaults = {"train": (t["batch"], t["warmup_steps"], t["timed_steps"]),
                 "generate": (g["batch"], g["warmup_runs"], g["timed_runs"]),
                 "data": (t["batch"], 1, 100)}[args.task]
@@ -143,6 +152,59 @@ def timed(fn, warmup, steps, meter=None):
     return warm, times, result
 
 
+def profile_ops(fn, top):
+    """Milliseconds per XLA operation over one call of `fn`, from a profiler trace.
+
+    XLA CPU traces every operation it runs (named as in the optimized HLO) inside a
+    "ThunkExecutor::Execute" event, on the calling or a worker thread. Counted: the events
+    inside an executor that hold no executor themselves (a while loop's own event holds
+    its body's). Returns the total, the part in matmuls (HLO dots: names starting with
+    MatMul, dot or Einsum) and the `top` costliest operations.
+    """
+    import bisect
+    import collections
+    import glob
+    import tempfile
+
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    space = xplane_pb2.XSpace()
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        try:
+            fn()
+        finally:
+            tf.profiler.experimental.stop()
+        (path,) = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)
+        with open(path, "rb") as f:
+            space.ParseFromString(f.read())
+    runtime = ("ThunkExecutor::Execute", "SlinkyThreadPool::Await")
+    per_op = collections.Counter()
+    for plane in space.planes:
+        names = {key: meta.name for key, meta in plane.event_metadata.items()}
+        for line in plane.lines:
+            spans = sorted((e.offset_ps, e.offset_ps + e.duration_ps) for e in line.events
+                           if names.get(e.metadata_id) == runtime[0])
+            starts = [start for start, _ in spans]
+            outer_end = list(itertools.accumulate((end for _, end in spans), max))
+            for event in line.events:
+                name = names.get(event.metadata_id, "")
+                begin, end = event.offset_ps, event.offset_ps + event.duration_ps
+                i = bisect.bisect_right(starts, begin)
+                inside = i > 0 and outer_end[i - 1] >= end
+                holds_executor = i < len(starts) and starts[i] < end
+                if inside and not holds_executor and name not in runtime:
+                    per_op[name] += event.duration_ps / 1e9
+    if not per_op:
+        raise SystemExit("bench.py --profile-ops: the trace has no XLA CPU operations")
+    dot_ms = sum(ms for name, ms in per_op.items()
+                 if name.startswith(("MatMul", "dot", "Einsum")))
+    total = sum(per_op.values())
+    return {"total_ms": total, "dot_ms": dot_ms, "dot_share": dot_ms / total,
+            "top_ms": [[name, ms] for name, ms in per_op.most_common(top)]}
+
+
 def measure_train(args, meter=None):
     """Step times of the raw compiled training step; returns (times, extra record)."""
     import numpy as np
@@ -163,7 +225,9 @@ def measure_train(args, meter=None):
     tokens = args.batch * args.seq
     fpt = flops_per_token(args, model)
     st = stats(times)
-    return times, {
+    profile = {"op_profile": profile_ops(lambda: run(0), args.profile_ops)} \
+        if args.profile_ops else {}
+    return times, {**profile,
         "measure": "train", "batch": args.batch, "seq": args.seq, "tokens_per_step": tokens,
         "step_s": st, "tokens_per_s": tokens / st["median"],
         "tokens_per_s_best": tokens / st["min"], "flops_per_token": fpt,
@@ -188,7 +252,9 @@ def measure_generate(args, meter=None):
                              args.warmup, args.steps, meter)
     new = args.batch * args.new_tokens
     st = stats(times)
-    return times, {
+    profile = {"op_profile": profile_ops(lambda: generate(model, prompts, args.new_tokens),
+                                         args.profile_ops)} if args.profile_ops else {}
+    return times, {**profile,
         "measure": "gen", "batch": args.batch, "prompt_len": args.prompt_len,
         "new_tokens": args.new_tokens, "run_s": st, "tokens_per_s": new / st["median"],
         "new_tokens_per_s": new / st["median"], "new_tokens_per_s_best": new / st["min"],

@@ -52,3 +52,16 @@ def test_bench_defaults_are_the_shared_workload():
     gen = bench.parse_args(["--task", "generate"])
     assert (gen.batch, gen.prompt_len, gen.new_tokens, gen.warmup, gen.steps) == (8, 32, 224, 1, 5)
     assert bench.build_model(args).count_params() == 5_322_240
+
+
+@pytest.mark.parametrize("task,extra", [
+    ("train", ["--batch", "2", "--seq", "8"]),
+    ("generate", ["--batch", "2", "--prompt-len", "4", "--new-tokens", "6"]),
+])
+def test_profile_ops_names_the_costliest_xla_ops(repo_root, task, extra):
+    record = run_bench(repo_root, "--task", task, *TINY, *extra, "--profile-ops", "3")
+    profile = record["op_profile"]
+    top = profile["top_ms"]
+    assert len(top) == 3 and [ms for _, ms in top] == sorted((ms for _, ms in top), reverse=True)
+    assert 0 < profile["dot_ms"] < profile["total_ms"] and 0 < profile["dot_share"] < 1
+    assert sum(ms for _, ms in top) <= profile["total_ms"] + 1e-9
