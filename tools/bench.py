@@ -225,9 +225,7 @@ def measure_train(args, meter=None):
     tokens = args.batch * args.seq
     fpt = flops_per_token(args, model)
     st = stats(times)
-    profile = {"op_profile": profile_ops(lambda: run(0), args.profile_ops)} \
-        if args.profile_ops else {}
-    return times, {**profile,
+    record = {
         "measure": "train", "batch": args.batch, "seq": args.seq, "tokens_per_step": tokens,
         "step_s": st, "tokens_per_s": tokens / st["median"],
         "tokens_per_s_best": tokens / st["min"], "flops_per_token": fpt,
@@ -236,6 +234,9 @@ def measure_train(args, meter=None):
         "loss_last": losses[-1], "params": model.count_params(),
         "step": "tf.function(jit_compile=True): DecoderLM forward + sparse CE + "
                 "GradientTape + keras.optimizers.AdamW.apply"}
+    if args.profile_ops:
+        record["op_profile"] = profile_ops(lambda: float(step(*batches[0])), args.profile_ops)
+    return times, record
 
 
 def measure_generate(args, meter=None):
@@ -252,15 +253,17 @@ def measure_generate(args, meter=None):
                              args.warmup, args.steps, meter)
     new = args.batch * args.new_tokens
     st = stats(times)
-    profile = {"op_profile": profile_ops(lambda: generate(model, prompts, args.new_tokens),
-                                         args.profile_ops)} if args.profile_ops else {}
-    return times, {**profile,
+    record = {
         "measure": "gen", "batch": args.batch, "prompt_len": args.prompt_len,
         "new_tokens": args.new_tokens, "run_s": st, "tokens_per_s": new / st["median"],
         "new_tokens_per_s": new / st["median"], "new_tokens_per_s_best": new / st["min"],
         "first_run_s": warm[0] if warm else None, "params": model.count_params(),
         "first_tokens": out[0, args.prompt_len:args.prompt_len + 8].tolist(),
         "sampler": "greedy, tfllm.generation.generate (XLA prefill + while_loop, KV cache)"}
+    if args.profile_ops:
+        record["op_profile"] = profile_ops(lambda: generate(model, prompts, args.new_tokens),
+                                           args.profile_ops)
+    return times, record
 
 
 def measure_data(args, meter=None):

@@ -43,6 +43,20 @@ def test_cached_decoding_equals_full_recompute(position, activation, norm):
     np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-4)
 
 
+@pytest.mark.parametrize("tie", [True, False])
+def test_decoding_output_table_gives_the_same_logits(tie):
+    model = tiny(tie_embeddings=tie)
+    x = tokens(length=6)
+    table = model.decoding_output_table()
+    if not tie:
+        assert table is None
+        return
+    assert tuple(table.shape) == (model.hidden_dim, VOCAB)
+    logits, hidden, _ = model.call_with_cache(x, model.init_cache(2, 8), 0, output_table=table)
+    np.testing.assert_allclose(np.array(logits), np.array(model(x)), atol=1e-5)
+    np.testing.assert_allclose(np.array(model.logits(hidden, table)), np.array(logits), atol=1e-6)
+
+
 def test_right_padding_does_not_change_real_positions():
     model = tiny()
     x = tokens(batch=1, length=6)
