@@ -99,8 +99,12 @@ def stats(xs):
 
 
 def build_model(args):
+    """The workload's DecoderLM, its weights drawn from `args.seed`."""
+    import keras
+
     from tfllm.models import DecoderLM
 
+    keras.utils.set_random_seed(args.seed)
     return DecoderLM(vocabulary_size=args.vocab, num_layers=args.layers, num_heads=args.heads,
                      hidden_dim=args.hidden, intermediate_dim=args.intermediate,
                      max_sequence_length=args.max_length, activation=args.activation,

@@ -65,3 +65,11 @@ def test_profile_ops_names_the_costliest_xla_ops(repo_root, task, extra):
     assert len(top) == 3 and [ms for _, ms in top] == sorted((ms for _, ms in top), reverse=True)
     assert 0 < profile["dot_ms"] < profile["total_ms"] and 0 < profile["dot_share"] < 1
     assert sum(ms for _, ms in top) <= profile["total_ms"] + 1e-9
+
+
+def test_seed_fixes_the_weights(repo_root):
+    argv = ["--task", "generate", *TINY, "--batch", "2", "--prompt-len", "4", "--new-tokens", "6"]
+    first = run_bench(repo_root, *argv, "--seed", "3")["first_tokens"]
+    assert run_bench(repo_root, *argv, "--seed", "3")["first_tokens"] == first
+    assert any(run_bench(repo_root, *argv, "--seed", str(seed))["first_tokens"] != first
+               for seed in (4, 5))
