@@ -85,10 +85,14 @@ class TokenEmbedding(keras.layers.Layer):
     def call(self, token_ids):
         return ops.take(self.embeddings, ops.cast(token_ids, "int32"), axis=0)
 
+    def output_table(self, dtype):
+        """The table transposed to (embedding_dim, vocabulary_size), in `dtype`: the tied
+        output projection's weights (decoding loops compute it once per call)."""
+        return ops.transpose(ops.cast(self.embeddings, dtype))
+
     def project(self, hidden):
         """Logits over the vocabulary from hidden states (tied weights)."""
-        table = ops.cast(self.embeddings, hidden.dtype)
-        return ops.matmul(hidden, ops.transpose(table))
+        return ops.matmul(hidden, self.output_table(hidden.dtype))
 
     def load_word_vectors(self, path, vocabulary, seed=0):
         """Fills the table from a word2vec/GloVe text file; returns coverage."""

@@ -127,7 +127,7 @@ class DecoderLM(keras.Model):
         """
         if self.lm_head is not None:
             return None
-        return ops.transpose(ops.cast(self.token_embedding.embeddings, self.compute_dtype))
+        return self.token_embedding.output_table(self.compute_dtype)
 
     def call_with_hidden(self, inputs, training=None):
         """(logits, final hidden states) for the same inputs as `call`."""
