@@ -4,6 +4,7 @@ from keras_hub.layers import PositionEmbedding, RotaryEmbedding, SinePositionEnc
 
 from tfllm.layers.attention import MultiHeadAttention
 from tfllm.layers.feed_forward import FeedForward
+from tfllm.layers.initializers import clone_initializer, transformer_initializers
 from tfllm.layers.masks import attention_mask, causal_mask
 from tfllm.layers.normalization import make_norm
 from tfllm.layers.token_embedding import TokenEmbedding, read_word_vectors
@@ -14,6 +15,6 @@ from tfllm.layers.value_head import ValueHead, last_token_values
 __all__ = [
     "FeedForward", "MultiHeadAttention", "PositionEmbedding", "RotaryEmbedding",
     "SinePositionEncoding", "TokenEmbedding", "TransformerBlock", "TransformerStack",
-    "ValueHead", "attention_mask", "causal_mask", "last_token_values", "make_norm",
-    "read_word_vectors",
+    "ValueHead", "attention_mask", "causal_mask", "clone_initializer", "last_token_values",
+    "make_norm", "read_word_vectors", "transformer_initializers",
 ]

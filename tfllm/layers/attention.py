@@ -4,6 +4,8 @@ import keras
 from keras import ops
 from keras_hub.layers import RotaryEmbedding
 
+from tfllm.layers.initializers import clone_initializer
+
 
 @keras.saving.register_keras_serializable(package="tfllm")
 class MultiHeadAttention(keras.layers.Layer):
@@ -23,6 +25,9 @@ class MultiHeadAttention(keras.layers.Layer):
         use_bias: biases in the projections.
         cross_attention: attend to `context` instead of `inputs`.
         rotary_max_wavelength: if set, rotary position embedding on queries and keys.
+        kernel_initializer: initializer of the projections (cloned for each).
+        output_kernel_initializer: initializer of the output projection, which writes
+            into the residual stream; defaults to `kernel_initializer`.
 
     Example:
         >>> attn = MultiHeadAttention(num_heads=4, head_dim=8)
@@ -33,7 +38,8 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def __init__(self, num_heads, head_dim, dropout=0.0, use_bias=True,
                  cross_attention=False, rotary_max_wavelength=None,
-                 kernel_initializer="glorot_uniform", **kwargs):
+                 kernel_initializer="glorot_uniform", output_kernel_initializer=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.num_heads = int(num_heads)
         self.head_dim = int(head_dim)
@@ -42,6 +48,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.cross_attention = bool(cross_attention)
         self.rotary_max_wavelength = rotary_max_wavelength
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.output_kernel_initializer = keras.initializers.get(output_kernel_initializer)
         width = self.num_heads * self.head_dim
         if self.cross_attention:
             self.query_dense = self._dense(width, "query")
@@ -53,9 +60,10 @@ class MultiHeadAttention(keras.layers.Layer):
                        if rotary_max_wavelength else None)
         self.probs_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
-    def _dense(self, units, name):
+    def _dense(self, units, name, initializer=None):
+        initializer = self.kernel_initializer if initializer is None else initializer
         return keras.layers.Dense(units, use_bias=self.use_bias, name=name,
-                                  kernel_initializer=self.kernel_initializer,
+                                  kernel_initializer=clone_initializer(initializer),
                                   dtype=self.dtype_policy)
 
     def build(self, inputs_shape, context_shape=None):
@@ -67,7 +75,7 @@ class MultiHeadAttention(keras.layers.Layer):
                                         else hidden_dim))
         else:
             self.qkv_dense.build(inputs_shape)
-        self.output_dense = self._dense(hidden_dim, "output")
+        self.output_dense = self._dense(hidden_dim, "output", self.output_kernel_initializer)
         self.output_dense.build((None, None, width))
         self.built = True
 
@@ -146,5 +154,7 @@ class MultiHeadAttention(keras.layers.Layer):
             num_heads=self.num_heads, head_dim=self.head_dim, dropout=self.dropout,
             use_bias=self.use_bias, cross_attention=self.cross_attention,
             rotary_max_wavelength=self.rotary_max_wavelength,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer))
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            output_kernel_initializer=keras.initializers.serialize(
+                self.output_kernel_initializer))
         return config

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from tfllm.layers.initializers import clone_initializer
+
 ACTIVATIONS = ("gelu", "gelu_tanh", "relu", "swiglu")
 
 
@@ -16,6 +18,9 @@ class FeedForward(keras.layers.Layer):
         activation: one of ACTIVATIONS.
         dropout: dropout rate on the output.
         use_bias: whether the dense layers have biases.
+        kernel_initializer: initializer of the dense layers (cloned for each).
+        output_kernel_initializer: initializer of the output layer, which writes into
+            the residual stream; defaults to `kernel_initializer`.
 
     Example:
         >>> ffn = FeedForward(16, 64, activation="swiglu")
@@ -24,7 +29,8 @@ class FeedForward(keras.layers.Layer):
     """
 
     def __init__(self, hidden_dim, intermediate_dim, activation="gelu", dropout=0.0,
-                 use_bias=True, kernel_initializer="glorot_uniform", **kwargs):
+                 use_bias=True, kernel_initializer="glorot_uniform",
+                 output_kernel_initializer=None, **kwargs):
         super().__init__(**kwargs)
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; expected one of {ACTIVATIONS}")
@@ -34,12 +40,15 @@ class FeedForward(keras.layers.Layer):
         self.dropout = float(dropout)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.output_kernel_initializer = keras.initializers.get(output_kernel_initializer)
         inner = 2 * self.intermediate_dim if activation == "swiglu" else self.intermediate_dim
         self.inner_dense = keras.layers.Dense(
-            inner, use_bias=use_bias, kernel_initializer=self.kernel_initializer,
+            inner, use_bias=use_bias, kernel_initializer=clone_initializer(self.kernel_initializer),
             name="inner", dtype=self.dtype_policy)
         self.output_dense = keras.layers.Dense(
-            self.hidden_dim, use_bias=use_bias, kernel_initializer=self.kernel_initializer,
+            self.hidden_dim, use_bias=use_bias,
+            kernel_initializer=clone_initializer(self.output_kernel_initializer
+                                                 or self.kernel_initializer),
             name="output", dtype=self.dtype_policy)
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
@@ -64,5 +73,7 @@ class FeedForward(keras.layers.Layer):
         config.update(
             hidden_dim=self.hidden_dim, intermediate_dim=self.intermediate_dim,
             activation=self.activation, dropout=self.dropout, use_bias=self.use_bias,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer))
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            output_kernel_initializer=keras.initializers.serialize(
+                self.output_kernel_initializer))
         return config

@@ -4,6 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfllm.layers.initializers import clone_initializer
+
 
 def read_word_vectors(path, vocabulary, embedding_dim, seed=0):
     """Reads word2vec / GloVe text vectors aligned to `vocabulary`.
@@ -79,7 +81,8 @@ class TokenEmbedding(keras.layers.Layer):
     def build(self, input_shape=None):
         self.embeddings = self.add_weight(
             name="embeddings", shape=(self.vocabulary_size, self.embedding_dim),
-            initializer=self.embeddings_initializer, trainable=not self.freeze)
+            initializer=clone_initializer(self.embeddings_initializer),
+            trainable=not self.freeze)
         self.built = True
 
     def call(self, token_ids):

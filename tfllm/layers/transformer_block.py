@@ -23,6 +23,10 @@ class TransformerBlock(keras.layers.Layer):
         use_bias: biases in dense layers.
         cross_attention: add an encoder-decoder attention sub-layer.
         rotary_max_wavelength: rotary positions in self-attention when set.
+        kernel_initializer: initializer of every projection (cloned for each).
+        output_kernel_initializer: initializer of the projections that write into the
+            residual stream (attention outputs, second feed-forward matrix); defaults
+            to `kernel_initializer`.
 
     Example:
         >>> block = TransformerBlock(32, 4, 64)
@@ -33,7 +37,8 @@ class TransformerBlock(keras.layers.Layer):
     def __init__(self, hidden_dim, num_heads, intermediate_dim, dropout=0.0,
                  activation="gelu", norm="layer_norm", layer_norm_epsilon=1e-5,
                  use_bias=True, cross_attention=False, rotary_max_wavelength=None,
-                 kernel_initializer="glorot_uniform", **kwargs):
+                 kernel_initializer="glorot_uniform", output_kernel_initializer=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if hidden_dim % num_heads:
             raise ValueError(f"hidden_dim {hidden_dim} is not divisible by num_heads {num_heads}")
@@ -48,22 +53,25 @@ class TransformerBlock(keras.layers.Layer):
         self.cross_attention = bool(cross_attention)
         self.rotary_max_wavelength = rotary_max_wavelength
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.output_kernel_initializer = keras.initializers.get(output_kernel_initializer)
+        initializers = dict(kernel_initializer=self.kernel_initializer,
+                            output_kernel_initializer=self.output_kernel_initializer)
         policy = self.dtype_policy
         head_dim = self.hidden_dim // self.num_heads
         self.self_attention_norm = make_norm(norm, layer_norm_epsilon, "self_attention_norm", policy)
         self.self_attention = MultiHeadAttention(
             num_heads, head_dim, dropout, use_bias, rotary_max_wavelength=rotary_max_wavelength,
-            kernel_initializer=self.kernel_initializer, name="self_attention", dtype=policy)
+            name="self_attention", dtype=policy, **initializers)
         if self.cross_attention:
             self.cross_attention_norm = make_norm(norm, layer_norm_epsilon, "cross_attention_norm",
                                                   policy)
             self.cross_attention_layer = MultiHeadAttention(
                 num_heads, head_dim, dropout, use_bias, cross_attention=True,
-                kernel_initializer=self.kernel_initializer, name="cross_attention", dtype=policy)
+                name="cross_attention", dtype=policy, **initializers)
         self.feed_forward_norm = make_norm(norm, layer_norm_epsilon, "feed_forward_norm", policy)
         self.feed_forward = FeedForward(
             hidden_dim, intermediate_dim, activation, dropout, use_bias,
-            kernel_initializer=self.kernel_initializer, name="feed_forward", dtype=policy)
+            name="feed_forward", dtype=policy, **initializers)
         self.residual_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
 
     def build(self, x_shape, context_shape=None):
@@ -101,5 +109,7 @@ class TransformerBlock(keras.layers.Layer):
             layer_norm_epsilon=self.layer_norm_epsilon, use_bias=self.use_bias,
             cross_attention=self.cross_attention,
             rotary_max_wavelength=self.rotary_max_wavelength,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer))
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            output_kernel_initializer=keras.initializers.serialize(
+                self.output_kernel_initializer))
         return config

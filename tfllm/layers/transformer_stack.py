@@ -26,6 +26,7 @@ class TransformerStack(keras.layers.Layer):
         position: one of POSITIONS.
         causal: each position sees only itself and earlier positions.
         cross_attention: blocks attend to a `context` sequence as well.
+        kernel_initializer, output_kernel_initializer: as TransformerBlock.
 
     Example:
         >>> stack = TransformerStack(2, 4, 32, 64, max_sequence_length=16, causal=True)
@@ -36,7 +37,8 @@ class TransformerStack(keras.layers.Layer):
     def __init__(self, num_layers, num_heads, hidden_dim, intermediate_dim,
                  max_sequence_length, dropout=0.0, activation="gelu", norm="layer_norm",
                  layer_norm_epsilon=1e-5, use_bias=True, position="learned", causal=True,
-                 cross_attention=False, kernel_initializer="glorot_uniform", **kwargs):
+                 cross_attention=False, kernel_initializer="glorot_uniform",
+                 output_kernel_initializer=None, **kwargs):
         super().__init__(**kwargs)
         if position not in POSITIONS:
             raise ValueError(f"unknown position {position!r}; expected one of {POSITIONS}")
@@ -54,6 +56,7 @@ class TransformerStack(keras.layers.Layer):
         self.causal = bool(causal)
         self.cross_attention = bool(cross_attention)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.output_kernel_initializer = keras.initializers.get(output_kernel_initializer)
         policy = self.dtype_policy
         if position == "learned":
             self.position_layer = PositionEmbedding(
@@ -69,6 +72,7 @@ class TransformerStack(keras.layers.Layer):
                              norm, layer_norm_epsilon, use_bias, cross_attention,
                              10000 if position == "rotary" else None,
                              kernel_initializer=self.kernel_initializer,
+                             output_kernel_initializer=self.output_kernel_initializer,
                              name=f"block_{i}", dtype=policy)
             for i in range(self.num_layers)]
         self.final_norm = make_norm(norm, layer_norm_epsilon, "final_norm", policy)
@@ -156,5 +160,7 @@ class TransformerStack(keras.layers.Layer):
             activation=self.activation, norm=self.norm,
             layer_norm_epsilon=self.layer_norm_epsilon, use_bias=self.use_bias,
             position=self.position, causal=self.causal, cross_attention=self.cross_attention,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer))
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            output_kernel_initializer=keras.initializers.serialize(
+                self.output_kernel_initializer))
         return config

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from tfllm.layers.initializers import clone_initializer
+
 
 def last_token_values(values, padding_mask=None):
     """Picks each row's value at its last real token: (batch, length) -> (batch,).
@@ -29,8 +31,9 @@ class ValueHead(keras.layers.Layer):
     def __init__(self, kernel_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.dense = keras.layers.Dense(1, kernel_initializer=self.kernel_initializer,
-                                        name="dense", dtype=self.dtype_policy)
+        self.dense = keras.layers.Dense(
+            1, kernel_initializer=clone_initializer(self.kernel_initializer), name="dense",
+            dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.dense.build(input_shape)

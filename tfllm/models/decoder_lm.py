@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from tfllm.layers import TokenEmbedding, TransformerStack, ValueHead
+from tfllm.layers import (TokenEmbedding, TransformerStack, ValueHead, clone_initializer,
+                          transformer_initializers)
 from tfllm.models.inputs import unpack
 from tfllm.models.presets import DECODER_PRESETS
 
@@ -28,6 +29,9 @@ class DecoderLM(keras.Model):
         preference_dim: if > 0, a float vector per example (input "preference")
             is projected and added to every token embedding.
         value_head: add a ValueHead (`model.value_head(hidden)` -> per-token values).
+        scale_residual_init: draw the matrices that write into the residual stream
+            with stddev 0.02 / sqrt(2 * num_layers) (GPT-2); every other weight is
+            drawn from N(0, 0.02), each its own draw.
 
     Example:
         >>> model = DecoderLM.from_preset("tiny", vocabulary_size=300)
@@ -38,7 +42,8 @@ class DecoderLM(keras.Model):
     def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
                  max_sequence_length, dropout=0.0, activation="gelu", norm="layer_norm",
                  layer_norm_epsilon=1e-5, position="learned", tie_embeddings=True,
-                 use_bias=True, preference_dim=0, value_head=False, **kwargs):
+                 use_bias=True, preference_dim=0, value_head=False, scale_residual_init=True,
+                 **kwargs):
         super().__init__(**kwargs)
         self.vocabulary_size = int(vocabulary_size)
         self.num_layers = int(num_layers)
@@ -55,16 +60,18 @@ class DecoderLM(keras.Model):
         self.use_bias = bool(use_bias)
         self.preference_dim = int(preference_dim)
         self.has_value_head = bool(value_head)
-        init = keras.initializers.RandomNormal(stddev=0.02)
+        self.scale_residual_init = bool(scale_residual_init)
+        init, residual_init = transformer_initializers(num_layers, 0.02, scale_residual_init)
         self.token_embedding = TokenEmbedding(vocabulary_size, hidden_dim, init,
                                               name="token_embedding", dtype=self.dtype_policy)
         self.decoder = TransformerStack(
             num_layers, num_heads, hidden_dim, intermediate_dim, max_sequence_length, dropout,
             activation, norm, layer_norm_epsilon, use_bias, position, causal=True,
-            kernel_initializer=init, name="decoder", dtype=self.dtype_policy)
-        self.lm_head = None if tie_embeddings else keras.layers.Dense(
-            vocabulary_size, use_bias=False, kernel_initializer=init, name="lm_head",
+            kernel_initializer=init, output_kernel_initializer=residual_init, name="decoder",
             dtype=self.dtype_policy)
+        self.lm_head = None if tie_embeddings else keras.layers.Dense(
+            vocabulary_size, use_bias=False, kernel_initializer=clone_initializer(init),
+            name="lm_head", dtype=self.dtype_policy)
         self.preference_projection = keras.layers.Dense(
             hidden_dim, use_bias=False, name="preference_projection",
             dtype=self.dtype_policy) if self.preference_dim else None
@@ -165,7 +172,8 @@ class DecoderLM(keras.Model):
             activation=self.activation, norm=self.norm,
             layer_norm_epsilon=self.layer_norm_epsilon, position=self.position,
             tie_embeddings=self.tie_embeddings, use_bias=self.use_bias,
-            preference_dim=self.preference_dim, value_head=self.has_value_head)
+            preference_dim=self.preference_dim, value_head=self.has_value_head,
+            scale_residual_init=self.scale_residual_init)
         return config
 
     @classmethod

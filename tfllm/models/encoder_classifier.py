@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tfllm.layers import TokenEmbedding, TransformerStack
+from tfllm.layers import TokenEmbedding, TransformerStack, transformer_initializers
 from tfllm.models.inputs import unpack
 
 INPUT_KEYS = ("token_ids", "padding_mask")
@@ -22,7 +22,8 @@ class EncoderClassifier(keras.Model):
         max_sequence_length, dropout: sizes.
         num_classes: number of labels.
         pooling: "mean" over real tokens, or "first" (a [CLS]-style first token).
-        activation, norm, layer_norm_epsilon, position, use_bias: as DecoderLM.
+        activation, norm, layer_norm_epsilon, position, use_bias,
+        scale_residual_init: as DecoderLM.
 
     Example:
         >>> model = EncoderClassifier(300, 2, 2, 32, 64, 32, num_classes=3)
@@ -33,7 +34,7 @@ class EncoderClassifier(keras.Model):
     def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
                  max_sequence_length, num_classes=2, dropout=0.0, pooling="mean",
                  activation="gelu", norm="layer_norm", layer_norm_epsilon=1e-5,
-                 position="learned", use_bias=True, **kwargs):
+                 position="learned", use_bias=True, scale_residual_init=True, **kwargs):
         super().__init__(**kwargs)
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLINGS}")
@@ -51,14 +52,16 @@ class EncoderClassifier(keras.Model):
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.position = position
         self.use_bias = bool(use_bias)
-        init = keras.initializers.RandomNormal(stddev=0.02)
+        self.scale_residual_init = bool(scale_residual_init)
+        init, residual_init = transformer_initializers(num_layers, 0.02, scale_residual_init)
         policy = self.dtype_policy
         self.token_embedding = TokenEmbedding(vocabulary_size, hidden_dim, init,
                                               name="token_embedding", dtype=policy)
         self.encoder = TransformerStack(
             num_layers, num_heads, hidden_dim, intermediate_dim, max_sequence_length, dropout,
             activation, norm, layer_norm_epsilon, use_bias, position, causal=False,
-            kernel_initializer=init, name="encoder", dtype=policy)
+            kernel_initializer=init, output_kernel_initializer=residual_init, name="encoder",
+            dtype=policy)
         self.head_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
         self.head = keras.layers.Dense(num_classes, name="head", dtype=policy)
         self.build(None)
@@ -95,7 +98,8 @@ class EncoderClassifier(keras.Model):
             max_sequence_length=self.max_sequence_length, num_classes=self.num_classes,
             dropout=self.dropout, pooling=self.pooling, activation=self.activation,
             norm=self.norm, layer_norm_epsilon=self.layer_norm_epsilon,
-            position=self.position, use_bias=self.use_bias)
+            position=self.position, use_bias=self.use_bias,
+            scale_residual_init=self.scale_residual_init)
         return config
 
     @classmethod

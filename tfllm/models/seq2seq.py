@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from tfllm.layers import TokenEmbedding, TransformerStack
+from tfllm.layers import TokenEmbedding, TransformerStack, transformer_initializers
 from tfllm.models.inputs import unpack
 
 INPUT_KEYS = ("encoder_token_ids", "encoder_padding_mask", "decoder_token_ids",
@@ -23,6 +23,8 @@ class Seq2SeqTransformer(keras.Model):
         vocabulary_size, num_encoder_layers, num_decoder_layers, num_heads,
         hidden_dim, intermediate_dim, max_sequence_length, dropout: sizes.
         activation, norm, layer_norm_epsilon, position, use_bias: as DecoderLM.
+        scale_residual_init: as DecoderLM; the decoder's blocks have three residual
+            branches (self-attention, cross-attention, feed-forward).
 
     Example:
         >>> model = Seq2SeqTransformer(300, 2, 2, 2, 32, 64, 32)
@@ -34,7 +36,7 @@ class Seq2SeqTransformer(keras.Model):
     def __init__(self, vocabulary_size, num_encoder_layers, num_decoder_layers, num_heads,
                  hidden_dim, intermediate_dim, max_sequence_length, dropout=0.0,
                  activation="gelu", norm="layer_norm", layer_norm_epsilon=1e-5,
-                 position="learned", use_bias=True, **kwargs):
+                 position="learned", use_bias=True, scale_residual_init=True, **kwargs):
         super().__init__(**kwargs)
         self.vocabulary_size = int(vocabulary_size)
         self.num_encoder_layers = int(num_encoder_layers)
@@ -49,7 +51,11 @@ class Seq2SeqTransformer(keras.Model):
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.position = position
         self.use_bias = bool(use_bias)
-        init = keras.initializers.RandomNormal(stddev=0.02)
+        self.scale_residual_init = bool(scale_residual_init)
+        init, encoder_residual_init = transformer_initializers(
+            num_encoder_layers, 0.02, scale_residual_init)
+        _, decoder_residual_init = transformer_initializers(
+            num_decoder_layers, 0.02, scale_residual_init, residual_branches=3)
         policy = self.dtype_policy
         common = dict(num_heads=num_heads, hidden_dim=hidden_dim,
                       intermediate_dim=intermediate_dim,
@@ -60,8 +66,10 @@ class Seq2SeqTransformer(keras.Model):
         self.token_embedding = TokenEmbedding(vocabulary_size, hidden_dim, init,
                                               name="token_embedding", dtype=policy)
         self.encoder = TransformerStack(num_encoder_layers, causal=False, name="encoder",
+                                        output_kernel_initializer=encoder_residual_init,
                                         **common)
         self.decoder = TransformerStack(num_decoder_layers, causal=True, cross_attention=True,
+                                        output_kernel_initializer=decoder_residual_init,
                                         name="decoder", **common)
         self.build(None)
 
@@ -117,7 +125,7 @@ class Seq2SeqTransformer(keras.Model):
             max_sequence_length=self.max_sequence_length, dropout=self.dropout,
             activation=self.activation, norm=self.norm,
             layer_norm_epsilon=self.layer_norm_epsilon, position=self.position,
-            use_bias=self.use_bias)
+            use_bias=self.use_bias, scale_residual_init=self.scale_residual_init)
         return config
 
     @classmethod
