@@ -36,8 +36,9 @@ def get_config(objective="conditional"):
         raise ValueError(f"configs/phf_pep8.py: unknown objective {objective!r}; expected "
                          f"one of {OBJECTIVES}")
     config = ml_collections.ConfigDict()
-    config.model = dict(kind="decoder_lm", preset="small", num_layers=2, num_heads=4,
-                        hidden_dim=128, intermediate_dim=512, max_sequence_length=256,
+    # The speedrun's recipe (configs/speedrun.py:tfllm): its model, tokenizer, optimizer,
+    # schedule and batch; positions up to 256 for samples longer than a training row.
+    config.model = dict(kind="decoder_lm", preset="speedrun", max_sequence_length=256,
                         value_head=objective == "awr")
     config.data = dict(
         corpus="python_stdlib_code", files="", sequence_length=128, shuffle_seed=0,
@@ -47,16 +48,16 @@ def get_config(objective="conditional"):
         filter_percentile=config_dict.placeholder(float),
         # conditional: <|good|>/<|bad|> at each line (segment) start by score.
         control_tokens=False, control_threshold=0.0, drop_token_probability=0.01)
-    # sentencepiece (unigram, 2048 pieces, byte fallback, exact round trip): runs of
-    # indentation become single tokens, and a 128-token row holds ~450 characters.
-    config.tokenizer = dict(kind="sentencepiece", vocabulary_size=2048,
-                            control_tokens=CONTROL_TOKENS, options={})
+    # sentencepiece (BPE, 4096 pieces, byte fallback, exact round trip): runs of
+    # indentation become single tokens, and a 128-token row holds ~400 characters.
+    config.tokenizer = dict(kind="sentencepiece", vocabulary_size=4096,
+                            control_tokens=CONTROL_TOKENS, options={"model_type": "bpe"})
     config.objective = dict(name=objective, options={})
-    config.optimizer = dict(weight_decay=0.01, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
-    config.schedule = dict(peak_learning_rate=2e-3, warmup_steps=50, decay="cosine",
+    config.optimizer = dict(weight_decay=0.1, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
+    config.schedule = dict(peak_learning_rate=1e-3, warmup_steps=30, decay="cosine",
                            decay_steps=0, final_fraction=0.1)
     config.training = dict(
-        steps=600, batch_size=16, accumulation_steps=1, clip_norm=1.0, precision="float32",
+        steps=1200, batch_size=8, accumulation_steps=1, clip_norm=1.0, precision="float32",
         jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
         log_every=50, eval_every=0, eval_steps=8,
         checkpoint_every_steps=200, checkpoint_every_minutes=0.0, keep_checkpoints=2,

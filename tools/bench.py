@@ -5,6 +5,7 @@
     python tools/bench.py --task=generate --batch 1 --json
     python tools/bench.py --task=data --json        # tfllm.data pipeline throughput
     python tools/bench.py --task=generate --profile-ops=20 --json   # + where a call goes
+    python tools/bench.py --task=speedrun --data=DIR --target_bpb=1.9 --json  # time to a loss
 
 Defaults come from tools/bench_config.json (a copy of the peer benchmark's
 workload: GPT vocab 8192, 4 layers, d 256, 4 heads, MLP 1024 gelu_tanh, seq 256,
@@ -14,6 +15,9 @@ of the timed calls (prefill included) after warm-up calls (compile included).
 --profile-ops=K traces one more step/call with the TensorFlow profiler and adds the
 K costliest XLA operations (names of the optimized HLO, as XLA_FLAGS=--xla_dump_to
 writes it) with their milliseconds, and the share spent in matmuls ("op_profile").
+speedrun trains a recipe of configs/speedrun.py on a data folder until the validation
+bits per byte reach --target_bpb (tools/speedrun.py says how it measures); the workload
+flags do not apply to it.
 """
 
 import argparse
@@ -38,7 +42,7 @@ def parse_args(argv=None):
     cfg = load_config()
     m, t, g, th = cfg["model"], cfg["train"], cfg["gen"], cfg["threads"]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--task", choices=("train", "generate", "data"), required=True)
+    ap.add_argument("--task", choices=("train", "generate", "data", "speedrun"), required=True)
     ap.add_argument("--json", action="store_true", help="print only the JSON line on stdout")
     ap.add_argument("--profile-ops", type=int, default=0, metavar="K",
                     help="add the K costliest XLA ops of one more traced step/call")
@@ -71,13 +75,26 @@ def parse_args(argv=None):
                     default=int(os.environ.get("BENCH_INTRA_THREADS", th["intra_op"])))
     ap.add_argument("--inter-threads", type=int,
                     default=int(os.environ.get("BENCH_INTER_THREADS", th["inter_op"])))
-    ap.add_argument("--seed", type=int, default=cfg["seed"])
+    ap.add_argument("--seed", type=int, default=None,
+                    help=f"weights and data (default {cfg['seed']}; speedrun: the recipe's)")
+    ap.add_argument("--data", help="speedrun: folder with train.bin and val.bin")
+    ap.add_argument("--target_bpb", type=float, default=0.0,
+                    help="speedrun: stop at this validation bits/byte (0: run max_steps)")
+    ap.add_argument("--recipe", default="tfllm", help="speedrun: a recipe of configs/speedrun.py")
+    ap.add_argument("--max_steps", type=int, default=0,
+                    help="speedrun: step budget (and cosine length), instead of the recipe's")
+    ap.add_argument("--eval_bytes", type=int, default=65536,
+                    help="speedrun: validation bytes scored")
     args = ap.parse_args(argv)
+    if args.task == "speedrun" and not args.data:
+        ap.error("--task=speedrun needs --data=DIR (train.bin and val.bin)")
     if args.profile_ops and args.task == "data":
         ap.error("--profile-ops profiles the compiled train step or generate call, not --task=data")
     defaults = {"train": (t["batch"], t["warmup_steps"], t["timed_steps"]),
                 "generate": (g["batch"], g["warmup_runs"], g["timed_runs"]),
-                "data": (t["batch"], 1, 100)}[args.task]
+                "data": (t["batch"], 1, 100), "speedrun": (None, None, None)}[args.task]
+    if args.seed is None and args.task != "speedrun":
+        args.seed = cfg["seed"]
     for name, default in zip(("batch", "warmup", "steps"), defaults):
         if getattr(args, name) is None:
             setattr(args, name, default)
@@ -117,14 +134,11 @@ def flops_per_token(args, model):
     return 6 * n + 12 * args.layers * args.hidden * args.seq
 
 
-def make_train_step(model, args):
-    """tf.function(jit_compile=True): forward, loss, gradients and a keras AdamW update."""
-    import keras
+def make_train_step(model, optimizer, clip_norm=None):
+    """tf.function(jit_compile=True) (token_ids, labels) -> loss: forward, mean
+    cross-entropy, gradients (clipped to `clip_norm` global norm if set), optimizer update."""
     import tensorflow as tf
 
-    optimizer = keras.optimizers.AdamW(
-        learning_rate=args.lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.eps,
-        weight_decay=args.weight_decay)
     variables = model.trainable_variables
     optimizer.build(variables)
 
@@ -134,6 +148,8 @@ def make_train_step(model, args):
             logits = model(token_ids, training=True)
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
         grads = tape.gradient(loss, variables)
+        if clip_norm:
+            grads, _ = tf.clip_by_global_norm(grads, clip_norm)
         optimizer.apply(grads, variables)
         return loss
 
@@ -211,11 +227,14 @@ def profile_ops(fn, top):
 
 def measure_train(args, meter=None):
     """Step times of the raw compiled training step; returns (times, extra record)."""
+    import keras
     import numpy as np
     import tensorflow as tf
 
     model = build_model(args)
-    step = make_train_step(model, args)
+    step = make_train_step(model, keras.optimizers.AdamW(
+        learning_rate=args.lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.eps,
+        weight_decay=args.weight_decay))
     rng = np.random.default_rng(args.seed)
     data = rng.integers(0, args.vocab, size=(args.data_batches, args.batch, args.seq + 1))
     batches = [(tf.constant(d[:, :-1], tf.int32), tf.constant(d[:, 1:], tf.int32))
@@ -283,6 +302,20 @@ def measure_data(args, meter=None):
     return None, result
 
 
+def measure_speedrun(args, meter=None):
+    """Time to --target_bpb of a configs/speedrun.py recipe (tools/speedrun.py)."""
+    import speedrun
+
+    config = speedrun.load_recipe(args.recipe)
+    if args.max_steps:
+        config.training.max_steps = args.max_steps
+        config.schedule.decay_steps = args.max_steps
+    if args.seed is not None:
+        config.training.seed = args.seed
+    record = speedrun.run(config, args.data, args.target_bpb, args.eval_bytes, make_train_step)
+    return None, {"measure": "speedrun", "recipe_name": args.recipe, **record}
+
+
 def main(argv=None):
     args = parse_args(argv)
     set_threads(args.intra_threads, args.inter_threads)
@@ -290,7 +323,8 @@ def main(argv=None):
 
     import tfllm
 
-    measure = {"train": measure_train, "generate": measure_generate, "data": measure_data}
+    measure = {"train": measure_train, "generate": measure_generate, "data": measure_data,
+               "speedrun": measure_speedrun}
     _, record = measure[args.task](args)
     record = {"peer": "tfllm", "task": args.task, **record,
               "intra_threads": tf.config.threading.get_intra_op_parallelism_threads(),

@@ -32,6 +32,13 @@ def test_round_trip_python_and_graph(tok, text):
     assert tok.tf_decode(tf.constant(ids, tf.int32)).numpy().decode("utf-8") == text
 
 
+def test_token_byte_lengths_count_bytes_not_specials(tok):
+    lengths = tok.token_byte_lengths()
+    ids = [1, 5] + tok.encode("émoji 😀\n") + [2]
+    assert lengths.shape == (tok.vocabulary_size,)
+    assert sum(lengths[i] for i in ids) == len("émoji 😀\n".encode())
+
+
 def test_control_tokens_atomic(tok):
     ids = tok.encode("x <|good|> y")
     assert not set(ids) & set(range(tok.num_reserved_ids))

@@ -47,6 +47,16 @@ def test_round_trip_edge_cases(tok, text):
     assert tok.tf_encode(tf.constant([text, "x"])).to_list() == [ids, tok.encode("x")]
 
 
+@pytest.mark.parametrize("text", [
+    "def f(x):\n\tif x:  \n        return '▁'  # ▁▁\n", "émoji 👩‍👩‍👧 and tabs\t\n",
+    "<|good|>x = 1\n<|bad|>y=2\n"])
+def test_token_byte_lengths_add_up_to_the_text(tok, text):
+    lengths = tok.token_byte_lengths()
+    assert lengths.shape == (tok.vocabulary_size,) and not lengths[:7].any()
+    ids = [1, 5] + tok.encode(text) + [6, 2]
+    assert sum(lengths[i] for i in ids) == len(text.encode())
+
+
 def test_control_tokens_atomic(tok):
     ids = tok.encode("<|good|> text <sep> <eos> <|bad|>")
     assert min(ids) >= tok.num_reserved_ids

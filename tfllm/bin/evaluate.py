@@ -88,7 +88,8 @@ def main(argv):
         from tfllm.evaluation.lm_metrics import evaluate_lm
 
         dataset = common.lm_dataset(config, tokenizer, config.evaluation.split, repeat=False)
-        metrics = evaluate_lm(model, dataset, config.evaluation.get("batches", 0))
+        metrics = evaluate_lm(model, dataset, config.evaluation.get("batches", 0),
+                              tokenizer.token_byte_lengths())
     elif mode == "seq2seq":
         metrics = evaluate_seq2seq(config, model, tokenizer)
     elif mode == "phf":

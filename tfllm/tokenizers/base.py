@@ -214,6 +214,12 @@ class Tokenizer(tf.Module):
         """The string of one id (special names for reserved ids)."""
         raise NotImplementedError
 
+    def token_byte_lengths(self):
+        """The UTF-8 bytes of text each id stands for (0 for special and control tokens):
+        an int64 array of `vocabulary_size`, the denominator of bits per byte. None where
+        decoding does not give the text back (wordpiece drops whitespace)."""
+        return None
+
     # ----------------------------------------------------------- Python API
     def encode(self, strings, add_bos=False, add_eos=False):
         """Encodes a str to list[int], or a list of str to list[list[int]]."""

@@ -4,6 +4,7 @@ Ids: 0-4 special tokens, 5..5+k-1 control tokens, then byte b has id 5 + k + b,
 so `vocabulary_size == 261 + k`.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from tfllm.tokenizers import base
@@ -48,6 +49,10 @@ class ByteTokenizer(base.Tokenizer):
         if token_id < self.num_reserved_ids:
             return list(self.special_token_ids)[token_id]
         return bytes([token_id - self.num_reserved_ids])
+
+    def token_byte_lengths(self):
+        return np.concatenate([np.zeros(self.num_reserved_ids, np.int64),
+                               np.ones(256, np.int64)])
 
     def _encode_batch(self, strings):
         offset = self.num_reserved_ids

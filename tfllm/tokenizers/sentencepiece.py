@@ -11,6 +11,7 @@ import io
 import os
 import uuid
 
+import numpy as np
 import sentencepiece as spm
 import tensorflow as tf
 import tensorflow_text as tf_text
@@ -136,6 +137,15 @@ class SentencePieceTokenizer(base.Tokenizer):
 
     def id_to_token(self, token_id):
         return self._sp.id_to_piece(token_id)
+
+    def token_byte_lengths(self):
+        lengths = np.zeros(self.vocabulary_size, np.int64)
+        for i in range(self.num_reserved_ids, self.vocabulary_size):
+            if self._sp.is_byte(i):
+                lengths[i] = 1
+            elif not (self._sp.is_control(i) or self._sp.is_unknown(i)):
+                lengths[i] = len(self._sp.id_to_piece(i).replace(META, " ").encode())
+        return lengths
 
     def _encode_batch(self, strings):
         # Through the in-graph op: the sentencepiece package bundled in
