@@ -135,7 +135,7 @@ def build(config, vocabulary_size):
     return model, optimizer
 
 
-def run(config, data, target_bpb, eval_bytes=65536, make_train_step=None):
+def run(config, data, target_bpb, eval_bytes, make_train_step):
     """Trains `config` (a configs/speedrun.py recipe) on `data` until `target_bpb`.
 
     `make_train_step(model, optimizer, clip_norm)` returns the compiled step

@@ -39,8 +39,12 @@ def test_real_model_gradients_flow(batch):
     with tf.GradientTape() as tape:
         loss, _ = get_objective("mle")(model, batch)
     grads = tape.gradient(loss, model.trainable_variables)
-    assert np.isfinite(float(loss)) and abs(float(loss) - np.log(8)) < 0.1
-    assert all(g is not None for g in grads)
+    # N(0, 0.02) weights: logits of scale ~0.02 * sqrt(hidden 32) = 0.11, so the loss of
+    # these five labels is near log 8, within a few such scales.
+    logits = np.asarray(model(batch["token_ids"]))
+    assert logits.std() < 0.3
+    assert np.isfinite(float(loss)) and abs(float(loss) - np.log(8)) < 0.3
+    assert all(g is not None and np.isfinite(np.asarray(g)).all() for g in grads)
 
 
 def test_preference_vector_reaches_the_model(batch):

@@ -88,7 +88,7 @@ def test_run_stops_at_the_target_and_reports_its_time(tmp_path, kind):
     data = write_data(tmp_path)
     config = tiny_recipe()
     if kind == "sentencepiece":
-        config.tokenizer.update(kind="sentencepiece", vocabulary_size=300, sample_bytes=10_000,
+        config.tokenizer.update(kind="sentencepiece", vocabulary_size=500, sample_bytes=40_000,
                                 options={"model_type": "bpe"})
     eval_bytes = 200
     full = speedrun.run(config, str(data), 0.0, eval_bytes, bench.make_train_step)
@@ -101,7 +101,7 @@ def test_run_stops_at_the_target_and_reports_its_time(tmp_path, kind):
     if kind == "byte":
         assert full["bytes_per_token_val"] == 1.0 and full["vocabulary_size"] == 261
     else:
-        assert full["bytes_per_token_val"] > 1.5
+        assert full["bytes_per_token_val"] > 1.2  # pieces of several bytes
     # The same seed and a target between the curve's first and last value: the run stops
     # at the first evaluation at or under it, with that evaluation's time.
     target = (bpb[0] + bpb[-1]) / 2
