@@ -61,9 +61,9 @@ class MultiHeadAttention(keras.layers.Layer):
         self.probs_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def _dense(self, units, name, initializer=None):
-        initializer = self.kernel_initializer if initializer is None else initializer
         return keras.layers.Dense(units, use_bias=self.use_bias, name=name,
-                                  kernel_initializer=clone_initializer(initializer),
+                                  kernel_initializer=clone_initializer(
+                                      initializer or self.kernel_initializer),
                                   dtype=self.dtype_policy)
 
     def build(self, inputs_shape, context_shape=None):

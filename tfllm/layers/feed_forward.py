@@ -42,14 +42,14 @@ class FeedForward(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.output_kernel_initializer = keras.initializers.get(output_kernel_initializer)
         inner = 2 * self.intermediate_dim if activation == "swiglu" else self.intermediate_dim
+        output_initializer = self.output_kernel_initializer or self.kernel_initializer
         self.inner_dense = keras.layers.Dense(
             inner, use_bias=use_bias, kernel_initializer=clone_initializer(self.kernel_initializer),
             name="inner", dtype=self.dtype_policy)
         self.output_dense = keras.layers.Dense(
             self.hidden_dim, use_bias=use_bias,
-            kernel_initializer=clone_initializer(self.output_kernel_initializer
-                                                 or self.kernel_initializer),
-            name="output", dtype=self.dtype_policy)
+            kernel_initializer=clone_initializer(output_initializer), name="output",
+            dtype=self.dtype_policy)
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):
