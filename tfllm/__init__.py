@@ -2,7 +2,10 @@
 
 Importing tfllm imports TensorFlow and Keras with their start-up chatter
 (oneDNN and CUDA-probe lines written from C++ before logging is configured)
-sent to /dev/null. TF-Agents is only imported by `tfllm.rl`, on demand.
+sent to /dev/null, and registers every serializable tfllm class (layers, models, the
+learning-rate schedule) with Keras, so `keras.saving.load_model` reads tfllm `.keras`
+files after a plain `import tfllm`, as after `import keras_hub`. TF-Agents is only
+imported by `tfllm.rl`, on demand.
 """
 
 import os
@@ -31,3 +34,6 @@ def _import_tensorflow_quietly():
 
 
 _import_tensorflow_quietly()
+
+from tfllm import layers, models  # noqa: E402,F401  (registers the Keras classes)
+from tfllm.training import schedules  # noqa: E402,F401

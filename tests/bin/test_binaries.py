@@ -279,3 +279,19 @@ def test_phf_lm_dataset_is_the_binaries_one():
         np.testing.assert_array_equal(ours[key].numpy(), theirs[key].numpy())
     control = list(tokenizer.control_token_ids.values())
     assert np.isin(theirs["token_ids"].numpy(), control).any()
+
+
+def test_tensorboard_hint_names_the_program_beside_the_interpreter(tmp_path, monkeypatch):
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "venv" / "bin" / "python"))
+    monkeypatch.chdir(tmp_path)
+    assert common.tensorboard_command("runs/x") == "tensorboard --logdir runs/x"
+    (tmp_path / "venv" / "bin" / "tensorboard").write_text("")
+    assert common.tensorboard_command("runs/x") == "venv/bin/tensorboard --logdir runs/x"
+    monkeypatch.chdir(tmp_path / "venv")
+    assert common.tensorboard_command("x") == "bin/tensorboard --logdir x"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert common.tensorboard_command("x") == (
+        f"{tmp_path / 'venv' / 'bin' / 'tensorboard'} --logdir x")

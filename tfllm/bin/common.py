@@ -396,7 +396,18 @@ def report(result, trainer, config, tokenizer, workdir):
         for i, text in enumerate(sample_fn(config, tokenizer)(trainer.model,
                                                               config.training.seed)):
             print(f"--- sample {i}\n{text}")
-    print(f"tensorboard --logdir {workdir}")
+    print(tensorboard_command(workdir))
+
+
+def tensorboard_command(workdir):
+    """The command that opens TensorBoard on `workdir`: the `tensorboard` installed beside
+    the running interpreter (e.g. .venv/bin/tensorboard, which is not on PATH), relative to
+    the working directory where it lies below it."""
+    program = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    if not os.path.exists(program):
+        return f"tensorboard --logdir {workdir}"
+    relative = os.path.relpath(program)
+    return f"{program if relative.startswith('..') else relative} --logdir {workdir}"
 
 
 def checkpoint_step(workdir):
