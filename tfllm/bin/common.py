@@ -264,7 +264,6 @@ def load_model(workdir):
     """Rebuilds the model from `<workdir>/model.json` and restores the newest checkpoint."""
     import keras
 
-    import tfllm.models  # noqa: F401  (registers the classes)
     from tfllm.training import restore_model
 
     spec = read_json(os.path.join(workdir, MODEL_FILE))

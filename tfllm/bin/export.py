@@ -35,7 +35,6 @@ def define_export_flags():
 def main(argv):
     import keras
 
-    import tfllm.models  # noqa: F401  (registers the model classes for load_model)
     from tfllm.serving import export
     from tfllm.tokenizers import Tokenizer
 

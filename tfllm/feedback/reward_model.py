@@ -73,7 +73,6 @@ def _load_reward_fn(model_path, tokenizer_path, max_length, batch_size):
     import keras
     import numpy as np
 
-    import tfllm.models  # noqa: F401  (registers tfllm layers for deserialization)
     from tfllm.tokenizers import Tokenizer
 
     model = keras.saving.load_model(model_path)

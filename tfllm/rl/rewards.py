@@ -35,7 +35,6 @@ def reward_fn_from_workdir(workdir, max_length=None, batch_size=64):
     import keras
     import numpy as np
 
-    import tfllm.models  # noqa: F401  (registers the classes for loading)
     from tfllm.tokenizers import Tokenizer
 
     model_path = os.path.join(workdir, REWARD_MODEL_FILE)
