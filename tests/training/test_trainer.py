@@ -83,7 +83,7 @@ def test_tensorboard_holds_every_signal(tmp_path):
     plugins = acc.PluginTagToContent("hparams")
     assert "_hparams_/session_start_info" in plugins
     sample = tf.make_ndarray(acc.Tensors("samples")[0].tensor_proto).item().decode()
-    assert "abc" in sample and "| 3 |" in sample and "seed " in sample
+    assert "abc" in sample and "· score 3\n" in sample and "seed " in sample
 
 
 def test_accumulation_equals_a_bigger_batch():

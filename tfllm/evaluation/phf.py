@@ -196,7 +196,7 @@ def evaluate(config, model, tokenizer, workdir, reference=None):
 def write_results(workdir, metrics, samples, scorer_name, step):
     """metrics.json and samples.json under <workdir>/eval; scalars and sample texts to TB."""
     from tfllm.tokenizers.base import write_atomically
-    from tfllm.training.summaries import Summaries
+    from tfllm.training.summaries import Summaries, samples_markdown
 
     folder = os.path.join(workdir, "eval")
     write_atomically(os.path.join(folder, "metrics.json"),
@@ -207,7 +207,7 @@ def write_results(workdir, metrics, samples, scorer_name, step):
     summaries = Summaries(os.path.join(workdir, "tensorboard", "eval"))
     summaries.scalars(step, {f"phf/{k}": v for k, v in metrics.items()})
     for kind, group in samples.items():
-        blocks = [f"**{scorer_name} score {s.score:.4f}**\n\n```\n{s.prompt}{s.text}\n```"
-                  for s in group[:8]]
-        summaries.text(step, f"phf/{kind}_samples", "\n\n".join(blocks))
+        summaries.text(step, f"phf/{kind}_samples", samples_markdown(
+            [s.prompt + s.text for s in group[:8]], [s.score for s in group[:8]],
+            f"{scorer_name} score"))
     summaries.close()

@@ -1,5 +1,7 @@
 """TensorBoard output: scalars, text, histograms, hparams, the step graph, profiler windows."""
 
+import re
+
 import numpy as np
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
@@ -12,6 +14,24 @@ def hparam_value(value):
     if isinstance(value, np.generic):
         return value.item()
     return str(value)
+
+
+def code_block(text):
+    """`text` as a fenced Markdown code block, which TensorBoard's text tab shows verbatim
+    (Markdown would turn `__op__` bold); the fence is longer than any run of backticks in
+    the text. Tabs show as spaces."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{text}\n{fence}"
+
+
+def samples_markdown(texts, scores=None, score_name="score"):
+    """Generated texts for TensorBoard: each under its number (and score), verbatim."""
+    blocks = []
+    for i, text in enumerate(texts):
+        score = "" if scores is None else f" · {score_name} {scores[i]:.4g}"
+        blocks.append(f"**sample {i}**{score}\n\n{code_block(text)}")
+    return "\n\n".join(blocks)
 
 
 class Summaries:

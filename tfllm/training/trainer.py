@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from tfllm.training import inputs, strategies
 from tfllm.training.checkpoints import Checkpointer, model_trackables
-from tfllm.training.summaries import Summaries
+from tfllm.training.summaries import Summaries, samples_markdown
 
 NAN_POLICIES = ("stop", "skip")
 
@@ -267,13 +267,8 @@ class Trainer:
         if not self.chief:
             return
         texts = list(self.sample_fn(self.model, seed))
-        rows = ["| # | sample |" + (" score |" if self.scorer else ""),
-                "|---|---|" + ("---|" if self.scorer else "")]
-        scores = list(self.scorer(texts)) if self.scorer else [None] * len(texts)
-        for i, (text, score) in enumerate(zip(texts, scores)):
-            cell = "<pre>" + text.replace("|", "&#124;").replace("\n", "<br>") + "</pre>"
-            rows.append(f"| {i} | {cell} |" + (f" {score:.4g} |" if self.scorer else ""))
-        self.summaries.text(step, "samples", "\n".join(rows))
+        scores = list(self.scorer(texts)) if self.scorer else None
+        self.summaries.text(step, "samples", samples_markdown(texts, scores))
         if self.scorer:
             self.summaries.scalars(step, {"samples/mean_score": float(np.mean(scores))})
 
