@@ -295,3 +295,31 @@ def test_tensorboard_hint_names_the_program_beside_the_interpreter(tmp_path, mon
     monkeypatch.chdir(elsewhere)
     assert common.tensorboard_command("x") == (
         f"{tmp_path / 'venv' / 'bin' / 'tensorboard'} --logdir x")
+
+
+def test_conditional_run_prints_and_logs_control_token_samples(tmp_path, capsys):
+    from tensorboard.backend.event_processing import event_accumulator
+
+    workdir = str(tmp_path / "phf")
+    call(pretrain.main, f"--config={os.path.join(ROOT, 'configs', 'phf_pep8.py')}:conditional",
+         f"--workdir={workdir}", *QUIET, "--config.model.preset=tiny",
+         "--config.data.max_files=8", "--config.data.sequence_length=32",
+         "--config.tokenizer.vocabulary_size=400", "--config.training.steps=2",
+         "--config.training.batch_size=2", "--config.sampling.num_samples=3",
+         "--config.sampling.max_new_tokens=16")
+    out = capsys.readouterr().out
+    printed = {control: [float(score) for score in re.findall(
+        rf"--- <\|{control}\|> sample \d: pep8 score ([\d.]+)", out)] for control in ("good", "bad")}
+    assert [len(scores) for scores in printed.values()] == [3, 3]
+    assert out.rstrip().endswith(common.tensorboard_command(workdir))
+    acc = event_accumulator.EventAccumulator(os.path.join(workdir, "tensorboard"),
+                                             size_guidance={"tensors": 0})
+    acc.Reload()
+    for control, scores in printed.items():
+        (event,) = acc.Tensors(f"samples/{control}_mean_score")
+        assert event.step == 2
+        assert float(tf.make_ndarray(event.tensor_proto)) == pytest.approx(
+            np.mean(scores), abs=1e-4)
+        (text,) = acc.Tensors(f"samples/{control}")
+        markdown = tf.make_ndarray(text.tensor_proto).item().decode()
+        assert re.findall(r"\*\*sample (\d)\*\* · pep8 score", markdown) == ["0", "1", "2"]

@@ -141,8 +141,10 @@ def test_token_penalty_bias(tokenizer):
 
 
 def test_control_token_report(rigged_lm, tokenizer):
-    report = preference.control_token_report(rigged_lm, tokenizer, CountZ(), 4, 12,
-                                             sampler="top_p", p=1.0, seed=0)
+    samples = preference.control_token_samples(rigged_lm, tokenizer, CountZ(), 4, 12,
+                                               sampler="top_p", p=1.0, seed=0)
+    assert list(samples) == ["<|good|>", "<|bad|>"] and all(len(g) == 4 for g in samples.values())
+    report = preference.control_token_report(samples, "count_z")
     lines = report.splitlines()
     assert [line.split(":")[0] for line in lines[::2]] == [
         f"--- {c} sample {i}" for c in ("<|good|>", "<|bad|>") for i in (1, 2, 3, 4)]

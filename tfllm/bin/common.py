@@ -385,17 +385,37 @@ def report(result, trainer, config, tokenizer, workdir):
     sampling = config.get("sampling", {})
     if sampling.get("show_control_tokens"):
         from tfllm.feedback import get_scorer
-        from tfllm.generation.preference import control_token_report
+        from tfllm.generation.preference import control_token_report, control_token_samples
 
-        print(control_token_report(
-            trainer.model, tokenizer, get_scorer(sampling.scorer), sampling.num_samples,
-            sampling.max_new_tokens, temperature=sampling.temperature, p=sampling.top_p,
-            seed=sampling.seed, control_each_line=sampling.get("control_each_line", False)))
+        scorer = get_scorer(sampling.scorer)
+        samples = control_token_samples(
+            trainer.model, tokenizer, scorer, sampling.num_samples, sampling.max_new_tokens,
+            temperature=sampling.temperature, p=sampling.top_p, seed=sampling.seed,
+            control_each_line=sampling.get("control_each_line", False))
+        print(control_token_report(samples, scorer.name))
+        log_control_token_samples(workdir, result["step"], samples, scorer.name)
     elif config.training.get("num_samples") and generative(trainer.model):
         for i, text in enumerate(sample_fn(config, tokenizer)(trainer.model,
                                                               config.training.seed)):
             print(f"--- sample {i}\n{text}")
     print(tensorboard_command(workdir))
+
+
+def log_control_token_samples(workdir, step, samples, score_name):
+    """`control_token_samples` to the run's TensorBoard: each control token's texts with
+    their scores (samples/good, samples/bad) and their mean score as a scalar."""
+    from tfllm.training.summaries import Summaries, samples_markdown
+
+    summaries = Summaries(os.path.join(workdir, "tensorboard"))
+    for control, group in samples.items():
+        name = control.strip("<|>")
+        scores = [s.score for s in group]
+        if not scores:
+            continue
+        summaries.text(step, f"samples/{name}", samples_markdown(
+            [s.text for s in group], scores, f"{score_name} score"))
+        summaries.scalars(step, {f"samples/{name}_mean_score": sum(scores) / len(scores)})
+    summaries.close()
 
 
 def tensorboard_command(workdir):

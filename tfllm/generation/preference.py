@@ -7,7 +7,8 @@ Works on any scorer of tfllm.feedback (misalignment, lower is better):
   output, as in Korbak et al. 2023), and scores each continuation.
 - `best_of_n` / `rerank`: n samples per prompt, ranked by the scorer's score.
 - `token_penalty_bias`: a per-token logit bias for scores that decompose over tokens.
-- `control_token_report`: samples under `<|good|>` and `<|bad|>` with their scores,
+- `control_token_samples` / `control_token_report`: samples under `<|good|>` and
+  `<|bad|>` with their scores,
   as text for a terminal (the end of `make train`).
 """
 
@@ -176,14 +177,20 @@ def token_penalty_bias(tokenizer, scorer, strength, template="{}"):
     return bias
 
 
-def control_token_report(model, tokenizer, scorer, num_samples, max_new_tokens,
-                         **sampler_options):
-    """Text showing `num_samples` samples under each control token, each with its score."""
+def control_token_samples(model, tokenizer, scorer, num_samples, max_new_tokens,
+                          **sampler_options):
+    """{control token: `num_samples` ScoredSample generated after it}, for each of
+    CONTROL_TOKENS."""
+    return {control: sample_and_score(model, tokenizer, scorer, [""] * num_samples,
+                                      max_new_tokens, control=control, **sampler_options)
+            for control in CONTROL_TOKENS}
+
+
+def control_token_report(samples, score_name):
+    """Text showing `control_token_samples`' samples, each with its score."""
     lines = []
-    for control in CONTROL_TOKENS:
-        samples = sample_and_score(model, tokenizer, scorer, [""] * num_samples,
-                                   max_new_tokens, control=control, **sampler_options)
-        for i, s in enumerate(samples):
-            lines.append(f"--- {control} sample {i + 1}: {scorer.name} score {s.score:.4f}")
+    for control, group in samples.items():
+        for i, s in enumerate(group):
+            lines.append(f"--- {control} sample {i + 1}: {score_name} score {s.score:.4f}")
             lines.append(s.text)
     return "\n".join(lines)
