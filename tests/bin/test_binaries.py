@@ -52,6 +52,10 @@ def test_help_and_one_line_errors(tmp_path):
         "help": script("tfllm-pretrain", "--help"),
         "unknown field": script("tfllm-pretrain", f"--config={TINY}", f"--workdir={tmp_path}",
                                 "--config.training.no_such_field=1"),
+        "misspelled field": script("tfllm-pretrain", f"--config={TINY}",
+                                   f"--workdir={tmp_path}", "--config.training.stepz=3"),
+        "misspelled section": script("tfllm-pretrain", f"--config={TINY}",
+                                     f"--workdir={tmp_path}", "--config.trainingg.steps=3"),
         "missing config": script("tfllm-finetune", "--config=configs/no_such_file.py",
                                  f"--workdir={tmp_path}"),
         "bad value": script("tfllm-evaluate", f"--config={TINY}", f"--workdir={tmp_path}",
@@ -65,6 +69,10 @@ def test_help_and_one_line_errors(tmp_path):
         assert flag in stdout
     expected = {"unknown field": "tfllm-pretrain: error: unknown config field "
                                  "--config.training.no_such_field",
+                "misspelled field": "tfllm-pretrain: error: unknown config field "
+                                    "--config.training.stepz (did you mean steps?)",
+                "misspelled section": "tfllm-pretrain: error: unknown config field "
+                                      "--config.trainingg.steps (did you mean training?)",
                 "missing config": "tfllm-finetune: error: --config: no such file "
                                   "'configs/no_such_file.py'",
                 "bad value": "tfllm-evaluate: error: flag --config.training.steps=many"}
@@ -323,3 +331,12 @@ def test_conditional_run_prints_and_logs_control_token_samples(tmp_path, capsys)
         (text,) = acc.Tensors(f"samples/{control}")
         markdown = tf.make_ndarray(text.tensor_proto).item().decode()
         assert re.findall(r"\*\*sample (\d)\*\* · pep8 score", markdown) == ["0", "1", "2"]
+
+
+def test_zero_steps_names_the_field(tmp_path):
+    process = script("tfllm-pretrain", f"--config={TINY}", f"--workdir={tmp_path}",
+                     "--config.training.steps=0")
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1
+    assert stderr.strip().splitlines()[-1] == (
+        "tfllm-pretrain: error: config.training.steps=0: train for at least 1 step")

@@ -9,8 +9,10 @@ Workdir layout (everything a later binary needs to rebuild the run):
     <workdir>/tensorboard/       TensorBoard events
 """
 
+import ast
 import json
 import os
+import re
 import sys
 
 from absl import app, flags
@@ -66,15 +68,29 @@ def run(main):
         try:
             return FLAGS(argv)
         except Exception as e:  # config files run arbitrary code: any error is bad input
-            text = str(e).strip()
-            key = text.strip("\"' ")
-            unknown = [a.split("=", 1)[0] for a in argv if a.startswith("--config.")
-                       and key in a.split("=", 1)[0].split(".")]
-            fail(f"unknown config field {unknown[0]}" if unknown else
-                 text.splitlines()[-1] if text else type(e).__name__)
+            fail(flag_error_message(e, argv))
 
     FLAGS.set_default("verbosity", logging.WARNING)  # --verbosity=0 shows INFO lines
     app.run(guarded, flags_parser=parse)
+
+
+def flag_error_message(error, argv):
+    """One line for an error of parsing `argv`: an unknown --config field is named, with
+    ml_collections' suggestion of the field meant (its KeyError text spans lines)."""
+    text = str(error).strip()
+    if isinstance(error, KeyError) or text[:1] in "'\"":
+        try:  # KeyError's text is the repr of its message
+            text = str(ast.literal_eval(text)).strip()
+        except (ValueError, SyntaxError):
+            pass
+    key = text.splitlines()[0].strip("\"' ") if text else ""
+    for arg in argv:
+        field = arg.split("=", 1)[0]
+        if arg.startswith("--config.") and key and key in field.split(".")[1:]:
+            suggestion = re.search(r'Did you mean "([^"]+)"', text)
+            return f"unknown config field {field}" + (
+                f" (did you mean {suggestion.group(1)}?)" if suggestion else "")
+    return text.splitlines()[-1] if text else type(error).__name__
 
 
 def fail(message):
@@ -349,6 +365,8 @@ def make_trainer(config, strategy, workdir, model, objective, train_data, eval_d
     from tfllm.training import EarlyStopping, Trainer, WarmupDecay, make_optimizer
 
     t, o, s = config.training, config.optimizer, config.schedule
+    if t.steps < 1:
+        raise ValueError(f"config.training.steps={t.steps}: train for at least 1 step")
     schedule = WarmupDecay(s.peak_learning_rate, s.warmup_steps,
                            s.get("decay_steps", 0) or t.steps, s.decay,
                            s.get("final_fraction", 0.0))
