@@ -97,25 +97,22 @@ def validation_windows(tokens, context_id, length):
             mask.reshape(shape))
 
 
-def make_eval_fn(model):
-    """A compiled function (inputs, labels, mask) -> summed cross-entropy in nats."""
+def bits_per_byte(model, windows, token_byte_lengths, eval_bytes, batch=32):
+    """tfllm.evaluation's bits per byte of `model` on `validation_windows`; the labels must
+    cover exactly `eval_bytes` bytes."""
     import tensorflow as tf
 
-    @tf.function(jit_compile=True)
-    def summed_loss(inputs, labels, mask):
-        logits = model(inputs, training=False)
-        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-        return tf.reduce_sum(losses * mask)
+    from tfllm.evaluation.lm_metrics import evaluate_lm
 
-    return summed_loss
-
-
-def bits_per_byte(eval_fn, windows, eval_bytes, batch=32):
     inputs, labels, mask = windows
-    total = 0.0
-    for i in range(0, len(inputs), batch):
-        total += float(eval_fn(inputs[i:i + batch], labels[i:i + batch], mask[i:i + batch]))
-    return total / (eval_bytes * math.log(2))
+    batches = tf.data.Dataset.from_tensor_slices({
+        "token_ids": inputs, "labels": labels, "padding_mask": mask > 0,
+        "loss_mask": mask}).batch(batch)
+    metrics = evaluate_lm(model, batches, token_byte_lengths=token_byte_lengths)
+    if metrics["bytes"] != eval_bytes:
+        raise SystemExit(f"speedrun: the validation labels cover {metrics['bytes']} bytes, "
+                         f"not {eval_bytes}")
+    return metrics["bits_per_byte"]
 
 
 def build(config, vocabulary_size):
@@ -161,7 +158,7 @@ def run(config, data, target_bpb, eval_bytes, make_train_step):
 
     model, optimizer = build(config, tokenizer.vocabulary_size)
     step = make_train_step(model, optimizer, t.clip_norm)
-    evaluate = make_eval_fn(model)
+    byte_lengths = tokenizer.token_byte_lengths()
     rng = np.random.default_rng(t.seed)
     length = t.sequence_length
     curve, train_s, reached, steps = [], 0.0, None, 0
@@ -175,7 +172,7 @@ def run(config, data, target_bpb, eval_bytes, make_train_step):
         if not math.isfinite(loss):
             raise SystemExit(f"speedrun: non-finite training loss at step {steps}")
         if steps % t.eval_every == 0 or steps == t.max_steps:
-            bpb = bits_per_byte(evaluate, windows, eval_bytes)
+            bpb = bits_per_byte(model, windows, byte_lengths, eval_bytes)
             curve.append([steps, round(train_s, 2), round(bpb, 4)])
             print(f"step {steps} train_s {train_s:.1f} val_bpb {bpb:.4f} loss {loss:.4f}",
                   flush=True, file=sys.stderr)

@@ -72,7 +72,11 @@ def test_bits_per_byte_equals_a_direct_computation():
                       intermediate_dim=16, max_sequence_length=4)
     tokens = np.random.default_rng(0).integers(3, 20, 11).astype(np.int32)
     windows = speedrun.validation_windows(tokens, 2, 4)
-    bpb = speedrun.bits_per_byte(speedrun.make_eval_fn(model), windows, eval_bytes=30, batch=2)
+    lengths = np.arange(20) % 4  # bytes each token stands for
+    size = int(lengths[tokens].sum())
+    bpb = speedrun.bits_per_byte(model, windows, lengths, eval_bytes=size, batch=2)
+    with pytest.raises(SystemExit, match=f"cover {size} bytes, not {size + 1}"):
+        speedrun.bits_per_byte(model, windows, lengths, eval_bytes=size + 1)
     # Direct: each token from the tokens before it in its window of 4 (the first from 2).
     total, context = 0.0, np.concatenate([[2], tokens])
     for start in range(0, len(tokens), 4):
@@ -80,7 +84,7 @@ def test_bits_per_byte_equals_a_direct_computation():
         log_probs = np.asarray(keras.ops.log_softmax(model(window[None])[0]))
         targets = tokens[start:start + 4]
         total -= sum(log_probs[i, t] for i, t in enumerate(targets))
-    assert bpb == pytest.approx(total / (30 * math.log(2)), rel=1e-5)
+    assert bpb == pytest.approx(total / (size * math.log(2)), rel=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["byte", "sentencepiece"])

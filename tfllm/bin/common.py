@@ -78,7 +78,7 @@ def flag_error_message(error, argv):
     """One line for an error of parsing `argv`: an unknown --config field is named, with
     ml_collections' suggestion of the field meant (its KeyError text spans lines)."""
     text = str(error).strip()
-    if isinstance(error, KeyError) or text[:1] in "'\"":
+    if text[:1] in ("'", '"'):
         try:  # KeyError's text is the repr of its message
             text = str(ast.literal_eval(text)).strip()
         except (ValueError, SyntaxError):
