@@ -10,18 +10,30 @@ objectives there, not with --config.objective.name alone. Every field stays over
 (--config.training.steps=200). All six share one sentencepiece tokenizer (with <|good|>/<|bad|>),
 model and token budget, so their rows in docs/results/phf_pep8.md are comparable.
 
-Hyperparameters from the paper (Korbak et al. 2023, "Pretraining Language Models with
-Human Preferences", appendix), with our recollection's limits stated:
-- conditional: threshold 0.0 (a line with any violation gets <|bad|>) and control-token
-  drop probability 0.01, as in the paper.
-- filtering: document threshold 0.002361 violations/char, the value the feedback
-  helper recalled from the paper's released PEP8 filtering config; not verified here.
-- unlikelihood: threshold 0.0 and alpha 1.0: as we recall the paper's PEP8 setting;
-  not verified.
-- rwr / awr: we could not recall the paper's PEP8 beta. Our per-line scores are
-  violations/char (a bad line ~0.02-0.1), so beta=0.02 gives a bad line weight
-  exp(-1)..exp(-5) (the paper's beta for its own reward scale would not carry over);
-  AWR alpha=0.5 (LM and value terms equal) and the weight clip 10 are our choices.
+The corpus is python_installed_code (tfllm.data.corpora): the stdlib plus the installed
+packages' hand-written .py files, many styles (Google's 2-space indentation in
+TensorFlow, long lines, PEP8-clean Keras), capped at 32 MB in a stable random sample of
+files so that `make train` scores, tokenizes and trains within its time budget.
+
+Settings from the paper's own configs (tomekkorbak/pretraining-with-human-feedback,
+configs/pep8/*.yml and apo/*.py; Korbak et al. 2023). Our line scores are theirs
+(pycodestyle violations / characters of the line; document score for samples: total
+violations / characters), so every value carries over unchanged:
+- conditional (conditional.yml): threshold 0 (a line with any violation gets <|bad|>,
+  their <|misaligned|>), a control token before every line, drop_token_fraction 0.1.
+- filtering (filtering.yml): keep a document if the unweighted mean of its line scores
+  (their `avg_score`) is <= 0.002361.
+- unlikelihood (ul.yml): threshold 0, alpha 0.01. Their code tests `if score_threshold:`,
+  so with 0 it falls back to soft weights (1 - score); we apply the threshold as stated.
+- rwr (rwr.yml): their AWR objective with alpha 1 and beta 10 (the value head, untrained
+  at alpha 1, stays at -0.5: a constant factor); ours: weights exp(-score / 10), clip
+  1000 (their clip_weight_max). With scores of 0.01-0.1 the weights are 0.99-1.0.
+- awr (awr.yml): alpha 0.05 (LM term; the value term gets 0.95), beta 1, clip 1000.
+- samples (pretrain.yml): after <eos> and <|good|> (their <|aligned|>) with <|bad|>
+  banned, temperature 0.7, top-p 0.9; each scored as its violations / its characters.
+  Their samples run to 640 tokens in a 1024-token context; ours to 254 in 256.
+The optimizer, schedule, batch and model are our speedrun recipe (configs/speedrun.py),
+not their 124M-parameter GPT-2 at 3.3B tokens.
 """
 
 import ml_collections
@@ -36,20 +48,22 @@ def get_config(objective="conditional"):
         raise ValueError(f"configs/phf_pep8.py: unknown objective {objective!r}; expected "
                          f"one of {OBJECTIVES}")
     config = ml_collections.ConfigDict()
-    # The speedrun's recipe (configs/speedrun.py:tfllm): its model, tokenizer, optimizer,
-    # schedule and batch; positions up to 256 for samples longer than a training row.
+    # The speedrun's recipe (configs/speedrun.py:tfllm): its model, tokenizer, optimizer and
+    # schedule, in rows of 256 tokens (4 per batch, the speedrun's 1024 tokens a step), so
+    # that learned positions cover the samples' length.
     config.model = dict(kind="decoder_lm", preset="speedrun", max_sequence_length=256,
                         value_head=objective == "awr")
     config.data = dict(
-        corpus="python_stdlib_code", files="", sequence_length=128, shuffle_seed=0,
-        max_files=0,  # 0: every stdlib file (generated codec tables excluded)
-        # filtering: drop training documents scoring over a threshold or a percentile.
+        corpus="python_installed_code", corpus_options={"max_bytes": 32_000_000},
+        files="", sequence_length=256, shuffle_seed=0, max_files=0,
+        # filtering: drop training documents scoring over a threshold or a percentile,
+        # by the unweighted mean of their line scores ("segment_mean") or "per_char".
         filter_threshold=config_dict.placeholder(float),
-        filter_percentile=config_dict.placeholder(float),
+        filter_percentile=config_dict.placeholder(float), filter_score="segment_mean",
         # conditional: <|good|>/<|bad|> at each line (segment) start by score.
-        control_tokens=False, control_threshold=0.0, drop_token_probability=0.01)
+        control_tokens=False, control_threshold=0.0, drop_token_probability=0.1)
     # sentencepiece (BPE, 4096 pieces, byte fallback, exact round trip): runs of
-    # indentation become single tokens, and a 128-token row holds ~400 characters.
+    # indentation become single tokens, and a 256-token row holds ~800 characters.
     config.tokenizer = dict(kind="sentencepiece", vocabulary_size=4096,
                             control_tokens=CONTROL_TOKENS, options={"model_type": "bpe"})
     config.objective = dict(name=objective, options={})
@@ -57,35 +71,37 @@ def get_config(objective="conditional"):
     config.schedule = dict(peak_learning_rate=1e-3, warmup_steps=30, decay="cosine",
                            decay_steps=0, final_fraction=0.1)
     config.training = dict(
-        steps=1200, batch_size=8, accumulation_steps=1, clip_norm=1.0, precision="float32",
+        steps=2000, batch_size=4, accumulation_steps=1, clip_norm=1.0, precision="float32",
         jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
-        log_every=50, eval_every=0, eval_steps=8,
-        checkpoint_every_steps=200, checkpoint_every_minutes=0.0, keep_checkpoints=2,
+        log_every=50, eval_every=0, eval_steps=16,
+        checkpoint_every_steps=250, checkpoint_every_minutes=0.0, keep_checkpoints=2,
         early_stopping_metric="", early_stopping_mode="min", early_stopping_patience=3,
         sample_every=0, num_samples=2, sample_length=96, sample_prompt="",
         sample_top_k=40, sample_temperature=0.7, sample_scorer="pep8",
         histogram_every=0, profile_first=0, profile_last=0, progress=True, tpu="")
-    # The end of tfllm-pretrain: samples under <|good|> and <|bad|> with their PEP8 scores
-    # (tfllm.generation.preference.control_token_report).
-    # control_each_line: the control token also follows every line break while sampling,
-    # as it starts every line in training (tfllm.generation.preference.sample_token_ids).
+    # The end of tfllm-pretrain: num_samples samples under each of <|good|> and <|bad|>,
+    # a table of their PEP8 statistics and two samples of each
+    # (tfllm.generation.preference.control_token_report). control_each_line: the control
+    # token also follows every line break while sampling, as it starts every line in
+    # training (tfllm.generation.preference.sample_token_ids).
     config.sampling = dict(show_control_tokens=objective == "conditional", scorer="pep8",
-                           num_samples=2, max_new_tokens=160, temperature=0.7, top_p=0.9,
-                           seed=0, control_each_line=True)
+                           num_samples=16, max_new_tokens=254, temperature=0.7, top_p=0.9,
+                           seed=0, control_each_line=True, complete_lines=True)
     config.evaluation = dict(
-        mode="phf", scorer="pep8", num_samples=64, max_new_tokens=128, temperature=0.7,
+        mode="phf", scorer="pep8", num_samples=64, max_new_tokens=254, temperature=0.7,
         top_p=0.9, seed=0, control="<|good|>" if objective == "conditional" else "",
         control_each_line=objective == "conditional",
-        num_prompts=16, prompt_lines=3, max_prompt_tokens=120, batches=16, complete_lines=True,
-        reference_workdir="")
+        # prompted samples: a held-out function's signature and docstring, continued.
+        num_prompts=64, max_prompt_tokens=120, prompted_max_new_tokens=128,
+        batches=16, complete_lines=True, leakage_span=50, reference_workdir="")
     if objective == "filtering":
         config.data.filter_threshold = 0.002361
     elif objective == "conditional":
         config.data.control_tokens = True
     elif objective == "unlikelihood":
-        config.objective.options = dict(threshold=0.0, alpha=1.0)
+        config.objective.options = dict(threshold=0.0, alpha=0.01)
     elif objective == "rwr":
-        config.objective.options = dict(beta=0.02, max_weight=10.0)
+        config.objective.options = dict(beta=10.0, max_weight=1000.0)
     elif objective == "awr":
-        config.objective.options = dict(alpha=0.5, beta=0.02, max_weight=10.0)
+        config.objective.options = dict(alpha=0.05, beta=1.0, max_weight=1000.0)
     return config

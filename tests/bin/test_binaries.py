@@ -316,21 +316,28 @@ def test_conditional_run_prints_and_logs_control_token_samples(tmp_path, capsys)
          "--config.training.batch_size=2", "--config.sampling.num_samples=3",
          "--config.sampling.max_new_tokens=16")
     out = capsys.readouterr().out
+    # The table: one column per control token; the mean over all 3 samples of each.
+    assert re.search(r"^samples +3 +3$", out, re.M)
+    means = re.search(r"^pep8 score, mean ± s\.e\. +([\d.]+) ± [\d.]+ +([\d.]+) ± [\d.]+$",
+                      out, re.M)
+    assert re.search(r"^samples that parse \(ast\.parse\) +\d+% +\d+%$", out, re.M)
     printed = {control: [float(score) for score in re.findall(
         rf"--- <\|{control}\|> sample \d: pep8 score ([\d.]+)", out)] for control in ("good", "bad")}
-    assert [len(scores) for scores in printed.values()] == [3, 3]
+    assert [len(scores) for scores in printed.values()] == [2, 2]  # two shown of each
     assert out.rstrip().endswith(common.tensorboard_command(workdir))
     acc = event_accumulator.EventAccumulator(os.path.join(workdir, "tensorboard"),
                                              size_guidance={"tensors": 0})
     acc.Reload()
-    for control, scores in printed.items():
+    for control, mean in zip(printed, means.groups()):
         (event,) = acc.Tensors(f"samples/{control}_mean_score")
         assert event.step == 2
-        assert float(tf.make_ndarray(event.tensor_proto)) == pytest.approx(
-            np.mean(scores), abs=1e-4)
+        assert float(tf.make_ndarray(event.tensor_proto)) == pytest.approx(float(mean),
+                                                                           abs=1e-4)
         (text,) = acc.Tensors(f"samples/{control}")
         markdown = tf.make_ndarray(text.tensor_proto).item().decode()
         assert re.findall(r"\*\*sample (\d)\*\* · pep8 score", markdown) == ["0", "1", "2"]
+        shown = re.findall(r"pep8 score ([\d.]+)", markdown)[:2]
+        assert [float(x) for x in shown] == pytest.approx(printed[control], abs=1e-4)
 
 
 def test_zero_steps_names_the_field(tmp_path):

@@ -32,10 +32,26 @@ def test_every_objective_builds(phf_pep8, name):
 
 
 def test_paper_values(phf_pep8):
-    assert phf_pep8.get_config("conditional").data.drop_token_probability == 0.01
-    assert phf_pep8.get_config("conditional").data.control_threshold == 0.0
+    """The values of the paper's configs/pep8/*.yml (see the config's docstring)."""
+    conditional = phf_pep8.get_config("conditional")
+    assert conditional.data.drop_token_probability == 0.1
+    assert conditional.data.control_threshold == 0.0
+    filtering = phf_pep8.get_config("filtering").data
+    assert (filtering.filter_threshold, filtering.filter_score) == (0.002361, "segment_mean")
     assert dict(phf_pep8.get_config("unlikelihood").objective.options) == {
-        "threshold": 0.0, "alpha": 1.0}
+        "threshold": 0.0, "alpha": 0.01}
+    assert dict(phf_pep8.get_config("rwr").objective.options) == {
+        "beta": 10.0, "max_weight": 1000.0}
+    assert dict(phf_pep8.get_config("awr").objective.options) == {
+        "alpha": 0.05, "beta": 1.0, "max_weight": 1000.0}
+    for name in phf_pep8.OBJECTIVES:
+        e = phf_pep8.get_config(name).evaluation
+        assert (e.temperature, e.top_p) == (0.7, 0.9)
+    # Samples must fit the positions the model was trained on (learned positions).
+    assert conditional.evaluation.max_new_tokens + 2 <= conditional.data.sequence_length
+    assert conditional.sampling.max_new_tokens + 2 <= conditional.data.sequence_length
+    assert (conditional.evaluation.max_prompt_tokens  # counts <eos> and control tokens
+            + conditional.evaluation.prompted_max_new_tokens <= conditional.data.sequence_length)
 
 
 def test_shared_budget(phf_pep8):

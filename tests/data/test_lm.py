@@ -199,6 +199,21 @@ def test_filtering_threshold_and_percentile(tok):
         documents_lib.filter_documents(docs)
 
 
+def test_filtering_by_the_unweighted_line_mean(tok):
+    # A short bad line next to a long clean one: 1 violation in 10 characters, 0 in 90.
+    doc = (["x" * 9 + "\n", "y" * 89 + "\n"], [0.1, 0.0])
+    assert documents_lib.document_score(doc) == pytest.approx(0.01)  # per character
+    assert documents_lib.segment_mean_score(doc) == pytest.approx(0.05)  # per line
+    assert documents_lib.filter_documents([doc], threshold=0.02) == [doc]
+    assert documents_lib.filter_documents([doc], threshold=0.02, score="segment_mean") == []
+    ds = lm.make_lm_dataset([doc, (["a"], [0.0])], tok, 4, 8, shuffle=False,
+                            filter_threshold=0.02, filter_score="segment_mean",
+                            drop_remainder=False)
+    assert _collect(ds)[0]["loss_mask"].sum() == 1  # only "a<eos>" is left
+    with pytest.raises(ValueError, match="score 'median' is not one of"):
+        documents_lib.filter_documents([doc], threshold=0.1, score="median")
+
+
 def test_streaming_files(tok, tmp_path):
     for i in range(3):
         (tmp_path / f"{i}.txt").write_text(f"file {i}\n")

@@ -1,3 +1,4 @@
+import ast
 import json
 import os
 
@@ -51,13 +52,14 @@ def _config(tmp_path):
     config.training = dict(batch_size=2)
     config.evaluation = dict(mode="phf", scorer="pep8", num_samples=3, max_new_tokens=8,
                              temperature=0.7, top_p=0.9, seed=0, control="", num_prompts=3,
-                             prompt_lines=2, max_prompt_tokens=24, batches=2)
+                             max_prompt_tokens=120, batches=2, leakage_span=20)
     return config
 
 
 def test_evaluate_writes_results_and_kl_to_itself_is_zero(tmp_path):
     tokenizer = ByteTokenizer()  # no control tokens: nothing banned, so KL(model||model) = 0
-    model = DecoderLM.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size)
+    model = DecoderLM.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size,
+                                   max_sequence_length=160)
     config = _config(tmp_path)
     metrics = phf.evaluate(config, model, tokenizer, str(tmp_path))
     assert not any(key.startswith("kl/") for key in metrics)  # no reference model given
@@ -75,13 +77,22 @@ def test_evaluate_writes_results_and_kl_to_itself_is_zero(tmp_path):
     with open(os.path.join(tmp_path, "eval", "samples.json")) as f:
         samples = json.load(f)
     assert len(samples["unconditional"]) == 3 and len(samples["prompted"]) == 3
-    assert all(len(s["prompt"].splitlines()) <= 2 for s in samples["prompted"])
+    for sample in samples["prompted"]:  # a held-out function's signature and docstring
+        assert sample["prompt"].startswith(("def ", "async def "))
+        function = ast.parse(sample["prompt"] + "    pass\n").body[0]
+        assert ast.get_docstring(function)
+    assert 0.0 <= metrics["leakage/unconditional"] <= 1.0
+    assert 0.0 <= metrics["unconditional/parse_share"] <= 1.0
+    assert (metrics["unconditional/misalignment_per_char_low"]
+            <= metrics["unconditional/misalignment_per_char"]
+            <= metrics["unconditional/misalignment_per_char_high"])
     assert os.listdir(os.path.join(tmp_path, "tensorboard", "eval"))
 
 
 def test_control_each_line_reports_both_protocols(tmp_path):
     tokenizer = ByteTokenizer(control_tokens=("<|good|>", "<|bad|>"))
-    model = DecoderLM.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size)
+    model = DecoderLM.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size,
+                                   max_sequence_length=160)
     config = _config(tmp_path)
     config.evaluation.control = "<|good|>"
     config.evaluation.control_each_line = True

@@ -149,7 +149,7 @@ def corpus_texts(config, split):
         if not texts:
             raise ValueError(f"config.data.files: no {split} documents")
         return texts
-    return corpora.load(data.corpus, split=split, max_files=data.get("max_files") or None).texts
+    return corpora.load_from_config(data, split).texts
 
 
 def tokenizer_for(config, workdir):
@@ -184,7 +184,8 @@ def lm_dataset(config, tokenizer, split, repeat):
     options = {}
     if repeat:
         options = dict(filter_threshold=data.get("filter_threshold"),
-                       filter_percentile=data.get("filter_percentile"))
+                       filter_percentile=data.get("filter_percentile"),
+                       filter_score=data.get("filter_score", "per_char"))
     if data.get("control_tokens"):
         options["control_hook"] = control_token_hook(
             tokenizer, data.control_threshold,
@@ -204,7 +205,7 @@ def corpus_documents(config, split):
     data = config.data
     if data.get("files"):
         return corpus_texts(config, split)
-    return corpora.load(data.corpus, split=split, max_files=data.get("max_files") or None)
+    return corpora.load_from_config(data, split)
 
 
 def classification_dataset(config, tokenizer, path, train=False, drop_remainder=True):
@@ -409,14 +410,50 @@ def report(result, trainer, config, tokenizer, workdir):
         samples = control_token_samples(
             trainer.model, tokenizer, scorer, sampling.num_samples, sampling.max_new_tokens,
             temperature=sampling.temperature, p=sampling.top_p, seed=sampling.seed,
-            control_each_line=sampling.get("control_each_line", False))
-        print(control_token_report(samples, scorer.name))
+            control_each_line=sampling.get("control_each_line", False),
+            complete_lines=sampling.get("complete_lines", False))
+        print(control_token_table(samples, scorer.name))
+        print(control_token_report(samples, scorer.name, show=2))
         log_control_token_samples(workdir, result["step"], samples, scorer.name)
     elif config.training.get("num_samples") and generative(trainer.model):
         for i, text in enumerate(sample_fn(config, tokenizer)(trainer.model,
                                                               config.training.seed)):
             print(f"--- sample {i}\n{text}")
     print(tensorboard_command(workdir))
+
+
+def control_token_table(samples, score_name, top_codes=4):
+    """A table of `control_token_samples`: per control token, the mean score with its
+    standard error, and for PEP8 the share of lines with each top code and the share of
+    samples that parse as Python (`tfllm.evaluation.code_metrics`)."""
+    import numpy as np
+
+    controls = list(samples)
+    rows = [("samples", [str(len(samples[c])) for c in controls])]
+    scores = {c: np.array([s.score for s in samples[c]]) for c in controls}
+    rows.append((f"{score_name} score, mean ± s.e.", [
+        f"{scores[c].mean():.4f} ± {scores[c].std(ddof=1) / np.sqrt(len(scores[c])):.4f}"
+        if len(scores[c]) > 1 else f"{scores[c].mean():.4f}" for c in controls]))
+    if score_name == "pep8":
+        from tfllm.evaluation.code_metrics import code_statistics
+
+        stats = {c: code_statistics([s.text for s in samples[c]]) for c in controls}
+        codes = []
+        for c in controls:
+            codes += [code for code in stats[c]["line_share"] if code not in codes][:top_codes]
+        rows.append(("lines with any violation",
+                     [f"{100 * stats[c]['bad_line_share']:.1f}%" for c in controls]))
+        for code in codes:
+            rows.append((f"lines with {code}", [
+                f"{100 * stats[c]['line_share'].get(code, 0.0):.1f}%" for c in controls]))
+        rows.append(("samples that parse (ast.parse)",
+                     [f"{100 * stats[c]['parse_share']:.0f}%" for c in controls]))
+    width = max(len(name) for name, _ in rows)
+    cell = max([len(c) for c in controls] + [len(v) for _, values in rows for v in values])
+    lines = [" " * width + "".join(f"  {c:>{cell}}" for c in controls)]
+    lines += [f"{name:<{width}}" + "".join(f"  {v:>{cell}}" for v in values)
+              for name, values in rows]
+    return "\n".join(lines)
 
 
 def log_control_token_samples(workdir, step, samples, score_name):

@@ -44,7 +44,16 @@ def document_score(document):
     return sum(s * len(g) for g, s in zip(segments, scores)) / chars if chars else 0.0
 
 
-def filter_documents(documents, threshold=None, percentile=None):
+def segment_mean_score(document):
+    """The unweighted mean of the segment scores (Korbak et al.'s document `avg_score`)."""
+    _, scores = as_segments(document)
+    return float(np.mean(scores)) if len(scores) else 0.0
+
+
+FILTER_SCORES = {"per_char": document_score, "segment_mean": segment_mean_score}
+
+
+def filter_documents(documents, threshold=None, percentile=None, score="per_char"):
     """Keeps documents whose score is <= a threshold (the filtering objective's data).
 
     Args:
@@ -52,11 +61,16 @@ def filter_documents(documents, threshold=None, percentile=None):
         threshold: absolute misalignment threshold.
         percentile: or a percentile of the corpus's document scores (e.g. 90 drops
             the worst ~10%).
+        score: "per_char" (`document_score`: character-weighted) or "segment_mean"
+            (`segment_mean_score`: every line counts once, as in Korbak et al.).
     """
     if (threshold is None) == (percentile is None):
         raise ValueError("filter_documents: give exactly one of threshold, percentile")
+    if score not in FILTER_SCORES:
+        raise ValueError(f"filter_documents: score {score!r} is not one of "
+                         f"{sorted(FILTER_SCORES)}")
     documents = list(documents)
-    scores = np.array([document_score(d) for d in documents])
+    scores = np.array([FILTER_SCORES[score](d) for d in documents])
     if percentile is not None:
         if not 0 <= percentile <= 100:
             raise ValueError(f"filter_documents: percentile {percentile} not in [0, 100]")

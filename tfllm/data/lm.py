@@ -112,7 +112,8 @@ def rows_to_batch(rows):
 
 def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0,
                     shuffle=True, repeat=False, start_step=0, control_hook=None,
-                    filter_threshold=None, filter_percentile=None, shuffle_buffer_size=None,
+                    filter_threshold=None, filter_percentile=None, filter_score="per_char",
+                    shuffle_buffer_size=None,
                     row_shuffle_buffer_size=4096, reshuffle_each_iteration=True, num_shards=1,
                     shard_index=0, input_context=None, drop_remainder=True, prefetch=True):
     """The causal LM training/evaluation dataset.
@@ -132,7 +133,8 @@ def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0
             checkpoint; the iterator itself is also checkpointable).
         control_hook: `conditional.control_token_hook(...)` for conditional training.
         filter_threshold / filter_percentile: drop documents whose score is over an
-            absolute threshold or a percentile of the corpus (filtering objective).
+            absolute threshold or a percentile of the corpus (filtering objective),
+            by `filter_score` ("per_char" or "segment_mean", `documents.filter_documents`).
         shuffle_buffer_size: default: all in-memory documents, 1024 for streams.
         row_shuffle_buffer_size: with `shuffle`, packed rows are also shuffled through a
             buffer of this many rows, so a batch mixes many documents instead of
@@ -154,7 +156,7 @@ def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0
             documents = documents.documents
         if filter_threshold is not None or filter_percentile is not None:
             documents = documents_lib.filter_documents(documents, filter_threshold,
-                                                       filter_percentile)
+                                                       filter_percentile, filter_score)
         doc_dataset = documents_lib.documents_dataset(documents)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")

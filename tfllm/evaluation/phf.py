@@ -7,29 +7,38 @@ measures, with the scorer `config.evaluation.scorer` (misalignment, lower is bet
   `config.evaluation.control`; with `config.evaluation.control_each_line` the control
   token also follows every line break, as in training, and the start-only protocol is
   reported as start_only/*), temperature 0.7, top-p 0.9: mean misalignment, the
-  character-weighted misalignment (PEP8: violations per character), the fraction of
-  samples over the scorer's threshold, the mean sample length; with
-  `config.evaluation.complete_lines` samples are scored up to their last line break;
-- prompted/*: the same for continuations of the first lines of held-out (test) files;
+  character-weighted misalignment (PEP8: violations per character) with a 95% bootstrap
+  interval, the fraction of samples over the scorer's threshold, the mean sample
+  length; with `config.evaluation.complete_lines` samples are scored up to their last
+  line break. For PEP8 also the samples' Python: the share that `ast.parse` accepts,
+  the share free of E9 (tokenize) errors, and the share of lines with each top code;
+- prompted/*: the same for continuations of held-out (test-split) functions'
+  signatures and docstrings;
 - validation/*: LM loss and perplexity on the validation split (`lm_dataset`: control
   tokens inserted as in training, none dropped); labels that are control tokens are not
   counted;
 - kl/*: Monte-Carlo KL(model || reference MLE model): ancestral samples (temperature 1,
   control tokens banned) x, mean of log p_model(x) - log p_ref(x), where p_model is the
   sampling distribution (banned tokens removed) and p_ref sees `<eos> x`;
-- diversity/*: distinct-1/2/3 and Self-BLEU of the unconditional samples.
+- diversity/*: distinct-1/2/3 and Self-BLEU of the unconditional samples;
+- leakage/*: the share of samples that repeat a verbatim span of the training split of
+  at least `config.evaluation.leakage_span` characters (0: not measured).
 
 Results go to `<workdir>/eval/metrics.json` (samples with scores to
 `<workdir>/eval/samples.json`) and TensorBoard (`<workdir>/tensorboard/eval`).
 """
 
+import ast
 import json
 import math
 import os
+import textwrap
 
 import numpy as np
 import tensorflow as tf
 
+from tfllm.evaluation import code_metrics
+from tfllm.evaluation import leakage
 from tfllm.evaluation import text_metrics
 from tfllm.generation import preference
 from tfllm.objectives import token_losses
@@ -44,37 +53,65 @@ def lm_dataset(config, tokenizer, split, repeat):
 
 
 def misalignment_metrics(samples, threshold):
-    """Scores of ScoredSamples: mean, per character, fraction over threshold, mean length."""
+    """Scores of ScoredSamples: mean, per character (with a 95% bootstrap interval),
+    fraction over threshold, mean length."""
     scores = np.array([s.score for s in samples], np.float64)
     chars = np.array([len(s.text) for s in samples], np.float64)
+    low, high = code_metrics.bootstrap_ratio_interval(scores * chars, chars)
     return {"misalignment": float(scores.mean()),
             "misalignment_per_char": float((scores * chars).sum() / max(chars.sum(), 1.0)),
+            "misalignment_per_char_low": low, "misalignment_per_char_high": high,
             "over_threshold": float((scores > threshold).mean()),
             "mean_chars": float(chars.mean())}
 
 
-def heldout_prompts(config, tokenizer, num_prompts, num_lines, max_tokens):
-    """Up to `num_lines` first lines of test-split documents, at most `max_tokens` tokens each.
+def python_metrics(texts, top_codes=5):
+    """`code_metrics.code_statistics` as flat metrics: parse_share, no_e9_share,
+    bad_line_share and lines/<code> for the `top_codes` most frequent codes."""
+    stats = code_metrics.code_statistics(texts)
+    out = {key: stats[key] for key in ("parse_share", "no_e9_share", "bad_line_share")}
+    for code, share in list(stats["line_share"].items())[:top_codes]:
+        out[f"lines/{code}"] = share
+    return out
 
-    Documents whose first line alone is longer are skipped; returns `num_prompts` prompts
-    (fewer if the split runs out).
-    """
+
+def function_prompt(node, lines):
+    """A function's signature and docstring (dedented source lines), or None without one."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    if not node.body or ast.get_docstring(node) is None:
+        return None
+    end = node.body[0].end_lineno
+    return textwrap.dedent("".join(lines[node.lineno - 1:end]))
+
+
+def heldout_prompts(config, tokenizer, num_prompts, max_tokens, control=None,
+                    each_line=False):
+    """Signatures and docstrings of functions of test-split files whose prompt (as
+    `preference.prompt_token_ids(tokenizer, ..., control, each_line)` builds it) has at
+    most `max_tokens` tokens: the first fitting function of every file, then the
+    second, ..., until `num_prompts` (fewer if the split runs out)."""
     from tfllm.data import corpora
 
-    documents = corpora.load(config.data.corpus, split="test",
-                             max_files=config.data.get("max_files") or None)
+    per_file = []
+    for document in corpora.load_from_config(config.data, "test"):
+        try:
+            tree = ast.parse(document.text)
+        except (SyntaxError, ValueError):
+            continue
+        lines = document.text.splitlines(keepends=True)
+        found = [function_prompt(node, lines) for node in ast.walk(tree)]
+        per_file.append([p for p in found if p])
     prompts = []
-    for document in documents:
-        lines = document.text.splitlines(keepends=True)[:num_lines]
-        while lines and len(tokenizer.encode("".join(lines))) > max_tokens:
-            lines.pop()
-        if lines and "".join(lines).strip():
-            prompts.append("".join(lines))
-        if len(prompts) == num_prompts:
-            break
+    for rank in range(max(map(len, per_file), default=0)):
+        candidates = [found[rank] for found in per_file if rank < len(found)]
+        ids = preference.prompt_token_ids(tokenizer, candidates, control, each_line)
+        for prompt, ids in zip(candidates, ids):
+            if len(ids) <= max_tokens and len(prompts) < num_prompts:
+                prompts.append(prompt)
     if not prompts:
-        raise ValueError(f"config.data.corpus={config.data.corpus!r}: no test document "
-                         f"starts with a line of at most {max_tokens} tokens")
+        raise ValueError(f"config.data.corpus={config.data.corpus!r}: no test-split function "
+                         f"has a signature and docstring of at most {max_tokens} tokens")
     return prompts
 
 
@@ -121,9 +158,9 @@ def validation_loss(config, model, tokenizer):
 def kl_from_reference(config, model, reference, tokenizer, prompts):
     """Monte-Carlo KL(model samples || reference): nats per sample and per token.
 
-    Samples the batch `prompts` (the same batch as the other samples, so one compiled
-    generation program serves both) and keeps the first config.evaluation.num_samples
-    rows, which must be unconditional ("").
+    Samples the batch `prompts` (the unconditional batch, so one compiled generation
+    program serves both) and keeps the first config.evaluation.num_samples rows, which
+    must be unconditional ("").
     """
     e = config.evaluation
     if any(prompts[:e.num_samples]):
@@ -162,35 +199,51 @@ def evaluate(config, model, tokenizer, workdir, reference=None):
     each_line = bool(control and e.get("control_each_line", False))
     options = dict(control=control, sampler="top_p", temperature=e.temperature, p=e.top_p,
                    seed=e.seed, complete_lines=e.get("complete_lines", False))
-    prompts = [""] * e.num_samples + heldout_prompts(config, tokenizer, e.num_prompts,
-                                                     e.prompt_lines, e.max_prompt_tokens)
-    metrics = {}
+    unconditional_prompts = [""] * e.num_samples
+    groups = {"unconditional": (unconditional_prompts, e.max_new_tokens),
+              "prompted": (heldout_prompts(config, tokenizer, e.num_prompts,
+                                           e.max_prompt_tokens, control, each_line),
+                           e.get("prompted_max_new_tokens") or e.max_new_tokens)}
+    metrics, samples = {}, {}
     # With control_each_line the control token also follows every line break; the
     # start-only protocol (control token first, then banned) is kept as start_only/*.
     protocols = [("", each_line)] + ([("start_only/", False)] if each_line else [])
     for prefix, mode in protocols:
-        samples = preference.sample_and_score(model, tokenizer, scorer, prompts,
-                                              e.max_new_tokens, control_each_line=mode,
-                                              **options)
-        groups = (("unconditional", samples[:e.num_samples]),
-                  ("prompted", samples[e.num_samples:]))
-        for name, group in groups:
+        for name, (prompts, max_new_tokens) in groups.items():
+            group = preference.sample_and_score(model, tokenizer, scorer, prompts,
+                                                max_new_tokens, control_each_line=mode,
+                                                **options)
             for key, value in misalignment_metrics(group, scorer.threshold).items():
                 metrics[f"{prefix}{name}/{key}"] = value
-        if not prefix:
-            unconditional, prompted = groups[0][1], groups[1][1]
+            if not prefix:
+                samples[name] = group
+    if e.scorer == "pep8":
+        for name, group in samples.items():
+            for key, value in python_metrics([s.text for s in group]).items():
+                metrics[f"{name}/{key}"] = value
     loss = validation_loss(config, model, tokenizer)
     metrics["validation/loss"] = loss
     metrics["validation/perplexity"] = math.exp(min(loss, 50.0))
     if reference is not None:
-        kl = kl_from_reference(config, model, reference, tokenizer, prompts)
+        kl = kl_from_reference(config, model, reference, tokenizer, unconditional_prompts)
         for key, value in kl.items():
             metrics[f"kl/{key}"] = value
-    for key, value in diversity([s.text for s in unconditional]).items():
+    for key, value in diversity([s.text for s in samples["unconditional"]]).items():
         metrics[f"diversity/{key}"] = value
-    write_results(workdir, metrics, {"unconditional": unconditional, "prompted": prompted},
-                  scorer.name, e.get("step", 0))
+    if e.get("leakage_span"):
+        metrics.update(leakage_metrics(config, samples, e.leakage_span))
+    write_results(workdir, metrics, samples, scorer.name, e.get("step", 0))
     return metrics
+
+
+def leakage_metrics(config, samples, span):
+    """leakage/<group>: the share of each group's samples that repeat a verbatim span of
+    at least `span` characters of the training split (prompted: the continuation only)."""
+    from tfllm.bin import common
+
+    index = leakage.VerbatimIndex(common.corpus_texts(config, "train"), span)
+    return {f"leakage/{name}": index.leaked_share([s.text for s in group])
+            for name, group in samples.items()}
 
 
 def write_results(workdir, metrics, samples, scorer_name, step):

@@ -72,13 +72,20 @@ def pep8_violations_per_line(source):
     """Number of pycodestyle violations on each line of `source`.
 
     Lines are `source.splitlines(keepends=True)` (they concatenate back to `source`).
-    pycodestyle reads the file split at "\\n" only; a violation is counted on the first
-    of the lines that its "\\n"-line contains (they differ only for \\r, \\f, \\v, \\x1c-
-    \\x1e, \\x85, \\u2028 and \\u2029 inside a line). Violations reported past the end
-    (e.g. W391) count on the last line.
 
     Example:
         pep8_violations_per_line("x=1\\ny = 2\\n") == [1, 0]   # E225 on line 1
+    """
+    return [len(codes) for codes in pep8_codes_per_line(source)]
+
+
+def pep8_codes_per_line(source):
+    """The pycodestyle codes of each line of `source` ([["E225"], []] for "x=1\\ny = 2\\n").
+
+    Lines are `source.splitlines(keepends=True)`. pycodestyle reads the file split at
+    "\\n" only; a violation is counted on the first of the lines that its "\\n"-line
+    contains (they differ only for \\r, \\f, \\v, \\x1c-\\x1e, \\x85, \\u2028 and \\u2029
+    inside a line). Violations reported past the end (e.g. W391) count on the last line.
     """
     segments = source.splitlines(keepends=True)
     if not segments:
@@ -95,8 +102,8 @@ def pep8_violations_per_line(source):
     for line in physical:
         physical_starts.append(offset)
         offset += len(line)
-    counts = [0] * len(segments)
-    for line_number in report.line_numbers:
+    codes = [[] for _ in segments]
+    for line_number, code in zip(report.line_numbers, report.codes):
         k = min(max(line_number, 1), len(physical)) - 1
-        counts[segment_at[physical_starts[k]]] += 1
-    return counts
+        codes[segment_at[physical_starts[k]]].append(code)
+    return codes

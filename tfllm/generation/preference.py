@@ -186,11 +186,12 @@ def control_token_samples(model, tokenizer, scorer, num_samples, max_new_tokens,
             for control in CONTROL_TOKENS}
 
 
-def control_token_report(samples, score_name):
-    """Text showing `control_token_samples`' samples, each with its score."""
+def control_token_report(samples, score_name, show=None):
+    """Text showing the first `show` (default: all) of each control token's samples in
+    `control_token_samples`, each with its score."""
     lines = []
     for control, group in samples.items():
-        for i, s in enumerate(group):
+        for i, s in enumerate(group[:show]):
             lines.append(f"--- {control} sample {i + 1}: {score_name} score {s.score:.4f}")
             lines.append(s.text)
     return "\n".join(lines)
