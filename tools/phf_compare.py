@@ -262,14 +262,21 @@ def main(argv=None):
         runs.append(("mle_then_conditional",
                      run_config("conditional", steps - first, args.root, corpus),
                      os.path.join(args.root, "mle_part")))
+    previous = {}
+    if args.resume and os.path.exists(results_path):
+        with open(results_path, encoding="utf-8") as f:
+            previous = json.load(f)["results"]
     results = {}
     for name, config, init in runs:
         workdir = os.path.join(args.root, name)
         if os.path.isdir(workdir) and not args.resume:
             raise SystemExit(f"phf_compare: {workdir} exists (pass --resume, or another --root)")
+        finished = checkpoint_step(workdir) >= config.training.steps
         metrics = train_and_evaluate(config, workdir, init, evaluate=name != "mle_part")
         if name == "mle_part":
             continue
+        if finished and name in previous:  # evaluated again: keep the training time
+            metrics["train_s"] = previous[name]["train_s"]
         metrics["violation_codes"] = violation_codes(workdir)
         if init:
             metrics["tokens_trained"] += results_tokens(args.root, "mle_part", config)
@@ -281,12 +288,16 @@ def main(argv=None):
         write_report(results, budget, args.out, args.name)
 
 
-def results_tokens(root, name, config):
-    """Tokens trained by the finished run <root>/<name> (its last checkpoint's step)."""
+def checkpoint_step(workdir):
     from tfllm.bin import common
 
-    step = common.checkpoint_step(os.path.join(root, name))
-    return int(step) * config.training.batch_size * config.data.sequence_length
+    return common.checkpoint_step(workdir) if os.path.isdir(workdir) else 0
+
+
+def results_tokens(root, name, config):
+    """Tokens trained by the run <root>/<name> (its last checkpoint's step)."""
+    step = checkpoint_step(os.path.join(root, name))
+    return step * config.training.batch_size * config.data.sequence_length
 
 
 def write_report(results, budget, out, name):

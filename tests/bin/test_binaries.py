@@ -347,3 +347,36 @@ def test_zero_steps_names_the_field(tmp_path):
     assert process.returncode == 1
     assert stderr.strip().splitlines()[-1] == (
         "tfllm-pretrain: error: config.training.steps=0: train for at least 1 step")
+
+
+def test_rows_longer_than_the_model_are_one_line_not_in_user_code(tmp_path):
+    process = script("tfllm-pretrain", f"--config={TINY}", f"--workdir={tmp_path}",
+                     "--config.data.sequence_length=4096", "--config.training.steps=2")
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("tfllm-pretrain: error: training data: token_ids rows of 4096 "
+                           "tokens exceed the model's max_sequence_length "), last
+
+
+def test_a_failed_rerun_leaves_the_workdir_as_it_was(tmp_path):
+    workdir = tmp_path / "run"
+    first = script("tfllm-pretrain", f"--config={TINY}", f"--workdir={workdir}", *QUIET,
+                   "--config.training.steps=2", "--config.data.max_files=20")
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    before = {name: (workdir / name).read_bytes() for name in ("config.json", "model.json")}
+    reruns = {  # (override, what the last line of stderr must contain)
+        "--config.model.preset=speedrun": "model.json config.hidden_dim: 32 -> 128",
+        "--config.tokenizer.vocabulary_size=300": "config.tokenizer.vocabulary_size: ",
+        "--config.data.corpus=wikipedia": "unknown corpus 'wikipedia'",
+    }
+    for override, expected in reruns.items():
+        process = script("tfllm-pretrain", f"--config={TINY}", f"--workdir={workdir}",
+                         *QUIET, "--config.training.steps=4", "--config.data.max_files=20",
+                         override)
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 1, override
+        assert expected in stderr.strip().splitlines()[-1], stderr[-2000:]
+        for name, content in before.items():
+            assert (workdir / name).read_bytes() == content, (override, name)
+    assert common.checkpoint_step(str(workdir)) == 2

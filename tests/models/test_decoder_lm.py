@@ -132,3 +132,14 @@ def test_jit_compiled_forward_matches_eager():
     x = tokens()
     compiled = tf.function(lambda t: model(t), jit_compile=True)
     np.testing.assert_allclose(np.array(compiled(x)), np.array(model(x)), atol=1e-5)
+
+
+@pytest.mark.parametrize("field,value", [("vocabulary_size", 0), ("num_layers", -1),
+                                         ("hidden_dim", 12.5), ("max_sequence_length", None)])
+def test_bad_sizes_are_named(field, value):
+    sizes = dict(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
+                 intermediate_dim=16, max_sequence_length=8)
+    sizes[field] = value
+    with pytest.raises(ValueError, match=rf"^DecoderLM: {field} must be a positive int, "
+                                         rf"got {value!r}$"):
+        DecoderLM(**sizes)

@@ -143,3 +143,14 @@ def test_early_stopping_on_a_flat_metric():
                 early_stopping=EarlyStopping("eval/loss", patience=1))
     result = t.train()
     assert result["stopped"] == "early_stopping" and result["step"] == 3
+
+
+def test_rows_longer_than_the_model_are_named_before_tracing():
+    long_rows = {key: np.concatenate([value, value], axis=1) for key, value in rows(8).items()}
+    data = tf.data.Dataset.from_tensor_slices(long_rows).batch(4, drop_remainder=True)
+    with pytest.raises(ValueError, match=r"^training data: token_ids rows of 16 tokens exceed "
+                                         r"the model's max_sequence_length 8 "):
+        trainer(data)
+    with pytest.raises(ValueError, match=r"^evaluation data: token_ids rows of 16"):
+        trainer(dataset(4), eval_data=data)
+    trainer(dataset(4), eval_data=dataset(4))  # rows of exactly max_sequence_length fit

@@ -277,6 +277,44 @@ def save_model_config(workdir, model):
                {"class": type(model).__name__, "config": model.get_config()})
 
 
+def _differences(old, new, prefix=""):
+    """["field: old -> new", ...] between two JSON-like dicts (nested fields dotted)."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, "(unset)"), new.get(key, "(unset)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return out
+
+
+def write_run_metadata(workdir, config, model):
+    """Writes config.json and model.json once a run is about to start (each atomically).
+
+    In a workdir that already holds a run, a different model or tokenizer is an error
+    naming the differing fields, and nothing is written: its checkpoints would restore
+    only in part, and its files would stop describing them.
+    """
+    model_spec = json.loads(json.dumps({"class": type(model).__name__,
+                                        "config": model.get_config()}, default=str))
+    new_config = json.loads(json.dumps(config.to_dict(), default=str))
+    model_path = os.path.join(workdir, MODEL_FILE)
+    if os.path.exists(model_path):
+        changed = _differences(read_json(model_path), model_spec, "model.json ")
+        config_path = os.path.join(workdir, "config.json")
+        if os.path.exists(config_path):
+            old = read_json(config_path)
+            changed += _differences({"tokenizer": old.get("tokenizer", {})},
+                                    {"tokenizer": new_config.get("tokenizer", {})}, "config.")
+        if changed:
+            raise ValueError(f"{workdir} holds a run with a different model or tokenizer "
+                             f"({'; '.join(changed)}); use a new --workdir or remove the old "
+                             f"one")
+    write_json(os.path.join(workdir, "config.json"), new_config)
+    save_model_config(workdir, model)
+
+
 def load_model(workdir):
     """Rebuilds the model from `<workdir>/model.json` and restores the newest checkpoint."""
     import keras
@@ -350,11 +388,12 @@ def flat_config(config, prefix=""):
 
 def train_and_report(config, strategy, workdir, tokenizer, model, objective, train_data,
                      eval_data=None, scorer=None):
-    """Trains with `make_trainer` (samples every N steps), saves the model's config next to
-    the checkpoints and prints the outcome (`report`); the body of the training binaries."""
+    """Trains with `make_trainer` (samples every N steps), writes config.json and
+    model.json (`write_run_metadata`) and prints the outcome (`report`); the body of the
+    training binaries."""
     trainer = make_trainer(config, strategy, workdir, model, objective, train_data, eval_data,
                            sample=sample_fn(config, tokenizer), scorer=scorer)
-    save_model_config(workdir, trainer.model)
+    write_run_metadata(workdir, config, trainer.model)
     result = trainer.train()
     trainer.close()
     report(result, trainer, config, tokenizer, workdir)

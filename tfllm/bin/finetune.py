@@ -178,7 +178,6 @@ def main(argv):
         if field in config.data:  # config.json then names the data tfllm-evaluate reads
             config.data[field] = data_file(config, split)
     tokenizer, train_data, eval_data = datasets(config, FLAGS.workdir)
-    common.write_json(os.path.join(FLAGS.workdir, "config.json"), config.to_dict())
 
     from tfllm.objectives import get_objective
 

@@ -20,7 +20,6 @@ def main(argv):
     common.setup(config)
     strategy = common.make_strategy(config)
     os.makedirs(FLAGS.workdir, exist_ok=True)
-    common.write_json(os.path.join(FLAGS.workdir, "config.json"), config.to_dict())
     tokenizer = common.tokenizer_for(config, FLAGS.workdir)
     train_data = common.lm_dataset(config, tokenizer, "train", repeat=True)
     eval_data = common.lm_dataset(config, tokenizer, "validation", repeat=False)

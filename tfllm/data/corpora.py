@@ -310,10 +310,14 @@ def pep8_line_codes(keys, num_workers=None):
 
 
 def _scored_code(keys, num_workers=None):
-    """Documents of `keys`, each line scored with pycodestyle violations / characters."""
+    """Documents of `keys`, each line scored with pycodestyle violations / characters.
+    Empty and whitespace-only files (most `__init__.py`) are left out: as documents
+    they would only teach a model to end a document right after it starts."""
     codes, texts = pep8_line_codes(keys, num_workers)
     documents = []
     for key, text in texts.items():
+        if not text.strip():
+            continue
         lines = text.splitlines(keepends=True)
         scores = tuple(len(c) / len(line) for c, line in zip(codes[key], lines))
         documents.append(Document(text, tuple(lines), scores, key))

@@ -12,8 +12,8 @@ measures, with the scorer `config.evaluation.scorer` (misalignment, lower is bet
   length; with `config.evaluation.complete_lines` samples are scored up to their last
   line break. For PEP8 also the samples' Python: the share that `ast.parse` accepts,
   the share free of E9 (tokenize) errors, and the share of lines with each top code;
-- prompted/*: the same for continuations of held-out (test-split) functions'
-  signatures and docstrings;
+- prompted/*: the same for held-out (test-split) functions' signatures and docstrings
+  continued by the model, each scored (and parsed) with its prompt as one function;
 - validation/*: LM loss and perplexity on the validation split (`lm_dataset`: control
   tokens inserted as in training, none dropped); labels that are control tokens are not
   counted;
@@ -210,9 +210,13 @@ def evaluate(config, model, tokenizer, workdir, reference=None):
     protocols = [("", each_line)] + ([("start_only/", False)] if each_line else [])
     for prefix, mode in protocols:
         for name, (prompts, max_new_tokens) in groups.items():
-            group = preference.sample_and_score(model, tokenizer, scorer, prompts,
-                                                max_new_tokens, control_each_line=mode,
-                                                **options)
+            texts = preference.sample(model, tokenizer, prompts, max_new_tokens,
+                                      control_each_line=mode, **options)
+            # A prompted sample is scored with its prompt, as a whole function (the
+            # paper's use_prompt_for_scoring); ScoredSample.text is what was scored.
+            texts = [p + t for p, t in zip(prompts, texts)]
+            group = [preference.ScoredSample(p, t, scored.document_score)
+                     for p, t, scored in zip(prompts, texts, scorer.score(texts))]
             for key, value in misalignment_metrics(group, scorer.threshold).items():
                 metrics[f"{prefix}{name}/{key}"] = value
             if not prefix:
@@ -242,7 +246,7 @@ def leakage_metrics(config, samples, span):
     from tfllm.bin import common
 
     index = leakage.VerbatimIndex(common.corpus_texts(config, "train"), span)
-    return {f"leakage/{name}": index.leaked_share([s.text for s in group])
+    return {f"leakage/{name}": index.leaked_share([s.text[len(s.prompt):] for s in group])
             for name, group in samples.items()}
 
 
@@ -261,6 +265,6 @@ def write_results(workdir, metrics, samples, scorer_name, step):
     summaries.scalars(step, {f"phf/{k}": v for k, v in metrics.items()})
     for kind, group in samples.items():
         summaries.text(step, f"phf/{kind}_samples", samples_markdown(
-            [s.prompt + s.text for s in group[:8]], [s.score for s in group[:8]],
+            [s.text for s in group[:8]], [s.score for s in group[:8]],
             f"{scorer_name} score"))
     summaries.close()

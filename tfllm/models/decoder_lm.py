@@ -1,6 +1,7 @@
 """DecoderLM: a GPT-style decoder-only Transformer language model."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from tfllm.layers import (TokenEmbedding, TransformerStack, ValueHead, clone_initializer,
@@ -45,6 +46,12 @@ class DecoderLM(keras.Model):
                  use_bias=True, preference_dim=0, value_head=False, scale_residual_init=True,
                  **kwargs):
         super().__init__(**kwargs)
+        for name, value in (("vocabulary_size", vocabulary_size), ("num_layers", num_layers),
+                            ("num_heads", num_heads), ("hidden_dim", hidden_dim),
+                            ("intermediate_dim", intermediate_dim),
+                            ("max_sequence_length", max_sequence_length)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"DecoderLM: {name} must be a positive int, got {value!r}")
         self.vocabulary_size = int(vocabulary_size)
         self.num_layers = int(num_layers)
         self.num_heads = int(num_heads)

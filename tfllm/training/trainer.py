@@ -28,6 +28,22 @@ class TrainingDiverged(FloatingPointError):
     """The loss or gradient norm became NaN/Inf and nan_policy is "stop"."""
 
 
+def check_rows_fit(model, dataset, name):
+    """ValueError, before anything is traced, when `dataset`'s token rows are longer than
+    the model's positions (inside compiled code the error would lose its message)."""
+    limit = getattr(model, "max_sequence_length", None)
+    spec = getattr(dataset, "element_spec", None)
+    if not limit or not isinstance(spec, dict):
+        return
+    for key, tensor_spec in sorted(spec.items()):
+        shape = getattr(tensor_spec, "shape", None)
+        if (key.endswith("token_ids") and shape is not None and shape.rank == 2
+                and shape[1] is not None and shape[1] > limit):
+            raise ValueError(f"{name}: {key} rows of {shape[1]} tokens exceed the model's "
+                             f"max_sequence_length {limit} (shorten the data's sequence "
+                             f"length or raise config.model.max_sequence_length)")
+
+
 def _perplexity(values):
     nll = values.get("token_loss", values["loss"])
     return math.exp(min(float(nll), 700.0))
@@ -107,6 +123,8 @@ class Trainer:
                 optimizer, keras.optimizers.Optimizer) else optimizer
             self.optimizer.build(self.model.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        check_rows_fit(self.model, train_data, "training data")
+        check_rows_fit(self.model, eval_data, "evaluation data")
         if self.strategy.num_replicas_in_sync > 1:
             # The step all-reduces the gradients itself (clipping needs the global norm);
             # Keras' optimizer would all-reduce (sum) them a second time.
