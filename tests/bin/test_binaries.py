@@ -380,3 +380,16 @@ def test_a_failed_rerun_leaves_the_workdir_as_it_was(tmp_path):
         for name, content in before.items():
             assert (workdir / name).read_bytes() == content, (override, name)
     assert common.checkpoint_step(str(workdir)) == 2
+
+
+def test_a_single_file_corpus_splits_by_lines(tmp_path):
+    path = tmp_path / "one.py"
+    lines = [f"x{i} = {i}\n" for i in range(40)]
+    path.write_text("".join(lines))
+    parse(f"--config={TINY}", "--workdir=unused", f"--config.data.files={path}")
+    train = common.corpus_texts(FLAGS.config, "train")
+    validation = common.corpus_texts(FLAGS.config, "validation")
+    assert train == ["".join(lines[:38])] and validation == ["".join(lines[38:])]
+    path.write_text("x = 1\n")
+    with pytest.raises(ValueError, match="single file of 1 line"):
+        common.corpus_texts(FLAGS.config, "train")

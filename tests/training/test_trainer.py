@@ -154,3 +154,22 @@ def test_rows_longer_than_the_model_are_named_before_tracing():
     with pytest.raises(ValueError, match=r"^evaluation data: token_ids rows of 16"):
         trainer(dataset(4), eval_data=data)
     trainer(dataset(4), eval_data=dataset(4))  # rows of exactly max_sequence_length fit
+
+
+def test_a_rerun_of_a_finished_run_ends_with_the_same_evaluation(tmp_path):
+    first = trainer(dataset(4), workdir=str(tmp_path), eval_data=dataset(4, n=8))
+    done = first.train()
+    first.close()
+    again = trainer(dataset(4), workdir=str(tmp_path), eval_data=dataset(4, n=8))
+    rerun = again.train()
+    again.close()
+    assert rerun["step"] == done["step"] == 4
+    evaluation = {k: v for k, v in done.items() if k.startswith("eval/")}
+    assert evaluation and {k: rerun[k] for k in evaluation} == pytest.approx(evaluation)
+
+
+def test_an_empty_evaluation_set_fails_before_training(tmp_path):
+    empty = dataset(4, n=8).take(0)
+    with pytest.raises(ValueError, match="evaluation dataset is empty.*before training"):
+        trainer(dataset(4), workdir=str(tmp_path), eval_data=empty).train()
+    assert not glob.glob(str(tmp_path / "checkpoints" / "ckpt-*"))

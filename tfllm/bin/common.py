@@ -138,12 +138,20 @@ def read_json(path):
 # ---------------------------------------------------------------------------- corpus
 def corpus_texts(config, split):
     """Texts of `split` ("train", "validation", "test"): config.data.files (every
-    `validation_every`-th file is validation) or the embedded config.data.corpus."""
+    `validation_every`-th file is validation; a single file gives its last 5% of lines,
+    at least one, to validation) or the embedded config.data.corpus."""
     from tfllm.data import corpora, sources
 
     data = config.data
     if data.get("files"):
         texts = list(sources.read_texts(data.files.split(","), suffixes=(".py", ".txt")))
+        if len(texts) == 1:
+            lines = texts[0].splitlines(keepends=True)
+            if len(lines) < 2:
+                raise ValueError(f"config.data.files: a single file of {len(lines)} line(s) "
+                                 "cannot be split into train and validation text")
+            cut = len(lines) - max(1, len(lines) // 20)
+            return ["".join(lines[:cut] if split == "train" else lines[cut:])]
         every = int(data.get("validation_every", 20))
         texts = [t for i, t in enumerate(texts) if (i % every == 0) == (split != "train")]
         if not texts:

@@ -311,7 +311,13 @@ class Trainer:
         start = self.restore()
         result = {"step": start, "stopped": "completed", "skipped_batches": 0}
         if start >= self.total_steps:
-            return result
+            # A rerun of a finished (or killed after its last checkpoint) run: do the
+            # final evaluation again, so the run ends as an uninterrupted one does.
+            return self._finish(result, evaluated=False)
+        if (isinstance(self.eval_data, tf.data.Dataset)
+                and not any(True for _ in self.eval_data.take(1))):
+            raise ValueError("the evaluation dataset is empty (fewer examples than one "
+                             "batch?); found before training")
         if self.hparams:
             self.summaries.hparams(self.hparams, ["train/loss", "eval/loss", "eval/perplexity"])
         iterator = iter(inputs.distribute(self.strategy, self.train_data,
@@ -372,14 +378,20 @@ class Trainer:
         finally:
             bar.close()
             self.summaries.profile(self.total_steps + 2, *self.profile_steps)
-        if self.eval_data is not None and not (self.eval_every
-                                               and result["step"] % self.eval_every == 0):
-            result.update(self.evaluate())
-            self.summaries.scalars(result["step"], {k: v for k, v in result.items()
-                                                    if k.startswith("eval/")})
+        # The final checkpoint first: nothing after it can lose the training.
         if self.checkpointer and int(self.step.numpy()) != self.checkpointer.last_step:
             self.checkpointer.save()
         result["tokens_per_s"] = timed_tokens / timed_seconds if timed_seconds else float("nan")
+        evaluated = bool(self.eval_every) and result["step"] % self.eval_every == 0
+        return self._finish(result, evaluated)
+
+    def _finish(self, result, evaluated):
+        """The final evaluation (unless the last step just had one), logged at the last
+        step; returns `result` with its metrics."""
+        if self.eval_data is not None and not evaluated:
+            metrics = self.evaluate()
+            result.update(metrics)
+            self.summaries.scalars(result["step"], metrics)
         self.summaries.writer.flush()
         return result
 
