@@ -72,3 +72,29 @@ def test_scored_documents_jsonl(tmp_path):
     bad = _write_jsonl(tmp_path / "bad.jsonl", [{"segments": ["a"], "segment_scores": []}])
     with pytest.raises(ValueError, match=r"bad.jsonl:1: 1 segments but 0"):
         documents.read_scored_documents(bad)
+
+
+def test_chat_data_errors_name_the_file_and_line(tok, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(ValueError, match=r"empty.jsonl: no records \(empty file\)"):
+        prompts.make_chat_dataset(str(empty), tok, 24, 1)
+    path = _write_jsonl(tmp_path / "chat.jsonl", [{"prompt": "hi", "response": "yo"},
+                                                  {"prompt": 5, "response": "five"}])
+    with pytest.raises(ValueError, match=r"chat.jsonl:2: field 'prompt' must be a string, "
+                                         r"got int 5$"):
+        prompts.make_chat_dataset(path, tok, 24, 1)
+
+
+def test_responses_cut_off_by_the_sequence_length(tok, tmp_path):
+    long_prompt = {"prompt": "p" * 40, "response": "r"}
+    path = _write_jsonl(tmp_path / "chat.jsonl", [long_prompt, long_prompt])
+    with pytest.raises(ValueError, match=r"chat.jsonl: every example's response is cut off "
+                                         r"at sequence_length 24"):
+        prompts.make_chat_dataset(path, tok, 24, 1)
+    path = _write_jsonl(tmp_path / "some.jsonl", [long_prompt, {"prompt": "a", "response": "b"}])
+    batch = next(iter(prompts.make_chat_dataset(path, tok, 24, 2, shuffle=False)))
+    assert batch["loss_mask"].numpy().sum(axis=1).tolist() == [0.0, 2.0]  # "b" + <eos>
+    with pytest.raises(ValueError, match=r"records \(chosen\): every example's response"):
+        prompts.make_preference_dataset(
+            [{"prompt": "q" * 10, "chosen": "c", "rejected": "r"}], tok, 4, 1)

@@ -81,6 +81,9 @@ def test_training_texts_from_files_dirs_and_globs(tmp_path):
     assert list(base.training_texts(str(tmp_path / "*.txt"))) == ["alpha", "beta"]
     assert list(base.training_texts([tmp_path / "b.txt", "plain text"])) == [
         "beta", "plain text"]
+    # A text that happens to name an existing file is still a text.
+    assert list(base.training_texts([str(tmp_path / "a.txt"), "/bin/ls"])) == [
+        str(tmp_path / "a.txt"), "/bin/ls"]
     (tmp_path / "c.txt").write_bytes(b"ok \xc3")
     with pytest.raises(ValueError, match=r"c.txt: invalid UTF-8 at byte offset 3"):
         list(base.training_texts([tmp_path / "c.txt"]))

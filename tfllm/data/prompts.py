@@ -6,6 +6,7 @@ A sequence is <bos> + template(prompt) + response + <eos>, truncated on the righ
 the response (its <eos> included).
 """
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -17,19 +18,43 @@ _AUTOTUNE = tf.data.AUTOTUNE
 
 
 def _records(records_or_path, fields):
+    """The records of a JSONL path or a list of dicts; every field must be a str. Errors
+    name "file:line" (a path) or "record i" (a list)."""
     if isinstance(records_or_path, str):
-        return list(sources.read_jsonl(records_or_path, fields))
-    records = list(records_or_path)
-    for i, record in enumerate(records):
+        numbered = [(f"{records_or_path}:{number}", record) for number, record in
+                    sources.read_jsonl(records_or_path, fields, line_numbers=True)]
+        empty = f"{records_or_path}: no records (empty file)"
+    else:
+        numbered = [(f"record {i}", record) for i, record in enumerate(records_or_path)]
+        empty = "no records (empty corpus)"
+    for where, record in numbered:
         for field in fields:
             if field not in record:
-                raise ValueError(f"record {i}: missing field {field!r}")
+                raise ValueError(f"{where}: missing field {field!r}")
             if not isinstance(record[field], str):
-                raise ValueError(f"record {i}: field {field!r} must be str, got "
-                                 f"{type(record[field]).__name__}")
-    if not records:
-        raise ValueError("no records (empty corpus)")
-    return records
+                raise ValueError(f"{where}: field {field!r} must be a string, got "
+                                 f"{type(record[field]).__name__} {record[field]!r}")
+    if not numbered:
+        raise ValueError(empty)
+    return [record for _, record in numbered]
+
+
+def _name(records_or_path):
+    return records_or_path if isinstance(records_or_path, str) else "records"
+
+
+def _check_responses_fit(loss_mask, sequence_length, where):
+    """ValueError if no example keeps a response token after truncation to
+    `sequence_length`; a warning with the count if some lose theirs."""
+    lost = int((loss_mask.sum(axis=1) == 0).sum())
+    if lost and lost == len(loss_mask):
+        raise ValueError(f"{where}: every example's response is cut off at sequence_length "
+                         f"{sequence_length} (the prompts fill it); raise "
+                         f"config.data.sequence_length or shorten the prompts")
+    if lost:
+        logging.warning("%s: %d of %d examples lose their whole response at "
+                        "sequence_length %d and add nothing to the loss", where, lost,
+                        len(loss_mask), sequence_length)
 
 
 def encode_prompt_response(tokenizer, prompts, responses, sequence_length):
@@ -75,6 +100,7 @@ def make_chat_dataset(records_or_path, tokenizer, sequence_length, batch_size, *
     arrays = encode_prompt_response(
         tokenizer, [template.format(prompt=r[prompt_field]) for r in records],
         [r[response_field] for r in records], sequence_length)
+    _check_responses_fit(arrays["loss_mask"], sequence_length, _name(records_or_path))
     return _batched(arrays, batch_size, seed, shuffle, repeat, num_shards, shard_index,
                     input_context, drop_remainder, prefetch)
 
@@ -95,6 +121,8 @@ def make_preference_dataset(records_or_path, tokenizer, sequence_length, batch_s
     for side in ("chosen", "rejected"):
         encoded = encode_prompt_response(tokenizer, prompts, [r[side] for r in records],
                                          sequence_length)
+        _check_responses_fit(encoded["loss_mask"], sequence_length,
+                             f"{_name(records_or_path)} ({side})")
         arrays.update({f"{side}_{k}": v for k, v in encoded.items()})
     return _batched(arrays, batch_size, seed, shuffle, repeat, num_shards, shard_index,
                     input_context, drop_remainder, prefetch)

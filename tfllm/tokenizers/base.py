@@ -40,10 +40,11 @@ def write_atomically(path, data):
 
 
 def training_texts(texts_or_files):
-    """Yields texts from a list of strings and/or file paths, or from one path or glob.
+    """Yields texts from a list of texts (str) and/or files (`os.PathLike`, e.g.
+    pathlib.Path), or from one path or glob (a single str or PathLike argument).
 
-    A single str argument and `os.PathLike` elements must name files (ValueError if
-    missing); str elements naming an existing file are read, other str are texts.
+    A str element is always a text, even one that names a file ("/bin/ls" is a prompt,
+    not that file); pass pathlib.Path objects to read files (ValueError if missing).
     """
     from tfllm.data import sources
 
@@ -51,7 +52,7 @@ def training_texts(texts_or_files):
         yield from sources.read_texts(texts_or_files)
         return
     for item in texts_or_files:
-        if isinstance(item, os.PathLike) or (isinstance(item, str) and os.path.isfile(item)):
+        if isinstance(item, os.PathLike):
             yield sources.read_text(os.fspath(item))
         elif isinstance(item, str):
             yield item
@@ -104,8 +105,8 @@ class Tokenizer(tf.Module):
         """Trains a tokenizer of `kind` on texts (iterable of str) or file paths.
 
         Args:
-            texts_or_files: a list of strings, or of paths to UTF-8 text files (every
-                element that is an existing file path is read), or one such path.
+            texts_or_files: a list of texts (str) and/or paths to UTF-8 text files
+                (pathlib.Path; a str element is always a text), or one path or glob.
             vocabulary_size: total number of ids including special and control tokens
                 (ignored by kind="byte" unless smaller than its fixed size).
             kind: "sentencepiece" (options: model_type="unigram"|"bpe", any
