@@ -135,3 +135,40 @@ def test_cli_writes_loadable_keras_file_and_reports_errors(backbone, tmp_path):
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "tfllm-import:" in bad.stderr
     assert not (tmp_path / "x.keras").exists()
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"n_embd": None}, r"field 'n_embd' must be a positive integer, got None"),
+    ({"n_head": 0}, r"field 'n_head' must be a positive integer, got 0"),
+    ({"n_layer": 2.5}, r"field 'n_layer' must be a positive integer, got 2.5"),
+    ({"vocab_size": None, "drop": "vocab_size"}, r"missing field 'vocab_size'"),
+])
+def test_hf_bad_config_fields_are_named(backbone, tmp_path, change, message):
+    src = write_hf(tmp_path, hf_tensors(backbone))
+    with open(os.path.join(src, "config.json")) as f:
+        config = json.load(f)
+    drop = change.pop("drop", None)
+    config.update(change)
+    config.pop(drop, None)
+    with open(os.path.join(src, "config.json"), "w") as f:
+        json.dump(config, f)
+    with pytest.raises(ValueError, match=r"config.json: " + message):
+        import_checkpoint("hf_gpt2", src)
+    with open(os.path.join(src, "config.json"), "w") as f:
+        json.dump([config], f)
+    with pytest.raises(ValueError, match=r"config.json: expected a JSON object, got a list"):
+        import_checkpoint("hf_gpt2", src)
+
+
+def test_hf_nan_weights_and_a_directory_destination(backbone, tmp_path):
+    tensors = hf_tensors(backbone)
+    tensors["transformer.h.0.mlp.c_fc.bias"][3] = np.nan
+    with pytest.raises(ValueError, match=r"block_0/feed_forward/inner/bias holds NaN"):
+        import_checkpoint("hf_gpt2", write_hf(tmp_path / "nan", tensors))
+    from tfllm.bin.import_checkpoint import convert
+
+    target = tmp_path / "taken.keras"
+    target.mkdir()
+    with pytest.raises(ValueError, match=r"is a directory; give a file path ending in .keras"):
+        convert("hf_gpt2", write_hf(tmp_path / "ok", hf_tensors(backbone)), str(target))
+    assert sorted(os.listdir(tmp_path)) == ["nan", "ok", "taken.keras"]

@@ -61,6 +61,15 @@ def test_classification_tsv_and_labels(tok, tmp_path):
         classification.label_ids(["a", "c"], ["a", "b"])
     jsonl = _write_jsonl(tmp_path / "c.jsonl", [{"text": "x", "label": 3}])
     assert classification.read_examples(jsonl) == [("x", 3)]
+    assert classification.label_ids([3, 0]) == ([3, 0], None)
+    for bad, kind in ((1.5, "float"), (True, "bool"), (None, "NoneType")):
+        path = _write_jsonl(tmp_path / "bad.jsonl", [{"text": "x", "label": 0},
+                                                     {"text": "y", "label": bad}])
+        with pytest.raises(ValueError, match=rf"bad.jsonl: example 1: label {bad!r} is a "
+                                             rf"{kind}; labels are class names"):
+            classification.make_classification_dataset(path, tok, 8, 1)
+    with pytest.raises(ValueError, match="example 0: label -1 is negative"):
+        classification.label_ids([-1])
 
 
 def test_scored_documents_jsonl(tmp_path):

@@ -20,11 +20,17 @@ def convert(kind, src, dst):
 
     if not dst.endswith(".keras"):
         raise ValueError(f"--dst {dst!r} must end in .keras")
+    if os.path.isdir(dst):
+        raise ValueError(f"--dst {dst!r} is a directory; give a file path ending in .keras")
     model = import_checkpoint(kind, src)
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     partial = dst[:-len(".keras")] + ".partial.keras"
-    model.save(partial)
-    os.replace(partial, dst)
+    try:
+        model.save(partial)
+        os.replace(partial, dst)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
     return model
 
 

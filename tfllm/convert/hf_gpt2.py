@@ -28,6 +28,8 @@ def read_config(src):
         raise ValueError(f"{path}: cannot read the config: {error.strerror}") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not valid JSON: {error}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected a JSON object, got a {type(config).__name__}")
     if config.get("model_type", "gpt2") != "gpt2":
         raise ValueError(f"{path}: model_type {config['model_type']!r}, expected 'gpt2'")
     activation = config.get("activation_function", "gelu_new")
@@ -37,15 +39,23 @@ def read_config(src):
     for flag in ("scale_attn_by_inverse_layer_idx", "add_cross_attention"):
         if config.get(flag):
             raise ValueError(f"{path}: {flag}=true is not supported")
-    try:
-        hidden = int(config["n_embd"])
-        return dict(vocabulary_size=int(config["vocab_size"]),
-                    num_layers=int(config["n_layer"]), num_heads=int(config["n_head"]),
-                    hidden_dim=hidden, intermediate_dim=int(config.get("n_inner") or 4 * hidden),
-                    max_sequence_length=int(config["n_positions"]),
-                    layer_norm_epsilon=float(config.get("layer_norm_epsilon", 1e-5)))
-    except KeyError as error:
-        raise ValueError(f"{path}: missing field {error.args[0]!r}") from None
+    sizes = {}
+    for field in ("n_embd", "vocab_size", "n_layer", "n_head", "n_positions", "n_inner"):
+        value = config.get(field)
+        if field == "n_inner" and value is None:  # GPT-2's default: 4 * n_embd
+            continue
+        if field not in config:
+            raise ValueError(f"{path}: missing field {field!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{path}: field {field!r} must be a positive integer, got "
+                             f"{value!r}")
+        sizes[field] = value
+    hidden = sizes["n_embd"]
+    return dict(vocabulary_size=sizes["vocab_size"], num_layers=sizes["n_layer"],
+                num_heads=sizes["n_head"], hidden_dim=hidden,
+                intermediate_dim=sizes.get("n_inner", 4 * hidden),
+                max_sequence_length=sizes["n_positions"],
+                layer_norm_epsilon=float(config.get("layer_norm_epsilon", 1e-5)))
 
 
 def read_tensors(src):
@@ -105,5 +115,8 @@ def load(src):
             weights[block_path(i, f"{ours}/kernel")] = tensors.get(f"{name}.weight",
                                                                    (fan_in, width))
             weights[block_path(i, f"{ours}/bias")] = tensors.get(f"{name}.bias", (width,))
+    for name, value in weights.items():
+        if not np.isfinite(value).all():
+            raise ValueError(f"{tensors.source}: {name} holds NaN or infinite values")
     tensors.check_all_used(ignored=[n for n in tensors.arrays if n.endswith(BUFFER_SUFFIXES)])
     return assign(gpt2_decoder_lm(**config), weights)

@@ -27,21 +27,30 @@ def read_examples(path, text_field="text", label_field="label", errors="strict")
                      f"or .jsonl")
 
 
-def label_ids(labels, label_names=None):
+def label_ids(labels, label_names=None, where="examples"):
     """Maps labels to ints: by `label_names` order, ints as given, else sorted names.
 
+    A label is a class name (str) or a class id (int >= 0); floats, booleans and
+    other types are an error naming `where` and the example.
     Returns (ids, label_names or None).
     """
     labels = list(labels)
-    if label_names is None and all(isinstance(x, (int, np.integer)) and not
-                                   isinstance(x, bool) for x in labels):
+    for i, label in enumerate(labels):
+        if isinstance(label, bool) or not isinstance(label, (str, int, np.integer)):
+            raise ValueError(f"{where}: example {i}: label {label!r} is a "
+                             f"{type(label).__name__}; labels are class names (str) or "
+                             f"class ids (int)")
+        if not isinstance(label, str) and label < 0:
+            raise ValueError(f"{where}: example {i}: label {label} is negative")
+    if label_names is None and all(not isinstance(x, str) for x in labels):
         return [int(x) for x in labels], None
     names = list(label_names) if label_names is not None else sorted(set(map(str, labels)))
     index = {name: i for i, name in enumerate(names)}
     ids = []
     for i, label in enumerate(labels):
         if str(label) not in index:
-            raise ValueError(f"example {i}: label {label!r} not in label_names {names}")
+            raise ValueError(f"{where}: example {i}: label {label!r} not in label_names "
+                             f"{names}")
         ids.append(index[str(label)])
     return ids, names
 
@@ -61,7 +70,8 @@ def make_classification_dataset(examples_or_path, tokenizer, sequence_length, ba
                 else list(examples_or_path))
     if not examples:
         raise ValueError("make_classification_dataset: no examples (empty corpus)")
-    ids, _ = label_ids([label for _, label in examples], label_names)
+    where = examples_or_path if isinstance(examples_or_path, str) else "examples"
+    ids, _ = label_ids([label for _, label in examples], label_names, where)
     encoded = tokenizer.encode([text for text, _ in examples])
     tokens = np.full((len(examples), sequence_length), tokenizer.pad_id, np.int32)
     real = np.zeros((len(examples), sequence_length), bool)
