@@ -142,3 +142,8 @@ def test_bad_export_settings(run, tmp_path):
         export(DecoderLM(tokenizer.vocabulary_size, 1, 2, 16, 32, 24, preference_dim=1),
                tokenizer, str(tmp_path / "c"))
     assert not os.path.exists(tmp_path / "a") and not os.path.exists(tmp_path / "a.partial")
+    (tmp_path / "file").write_text("keep me")
+    with pytest.raises(ValueError, match="file: exists and is not a directory"):
+        export(model, tokenizer, str(tmp_path / "file"))
+    assert (tmp_path / "file").read_text() == "keep me"
+    assert not os.path.exists(tmp_path / "file.partial")

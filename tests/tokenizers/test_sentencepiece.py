@@ -86,9 +86,21 @@ def test_save_load_and_saved_model(tok, tmp_path):
     assert dense == [ids + [0] * (width - len(ids)) for ids in expected]
 
 
+def test_vocabulary_size_is_a_soft_limit_and_a_named_minimum(caplog):
+    text = ["Hello world, this is a small mixed text. Ünïcödé? 12345 " * 3,
+            "def f(x):\n    return x * 2\n"]
+    for model_type in ("unigram", "bpe"):
+        tok = Tokenizer.train(text, 2000, kind="sentencepiece", model_type=model_type)
+        assert 290 < tok.vocabulary_size < 2000
+        assert tok.decode(tok.encode(text)) == text
+        assert f"the corpus supports {tok.vocabulary_size} ids, fewer than the " \
+               "vocabulary_size 2000" in caplog.text
+    with pytest.raises(ValueError, match=r"vocabulary_size 280 is too small for this corpus: "
+                                         r"it needs at least 29\d "):
+        Tokenizer.train(text, 280, kind="sentencepiece")
+
+
 def test_bad_input(code_corpus):
-    with pytest.raises(ValueError, match="Vocabulary size too high"):
-        Tokenizer.train(["hello world"], 300, kind="sentencepiece")
     with pytest.raises(ValueError, match="below the minimum"):
         Tokenizer.train(code_corpus, 200, kind="sentencepiece")
     with pytest.raises(ValueError, match="empty"):

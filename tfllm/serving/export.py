@@ -94,6 +94,9 @@ def export(model, tokenizer, directory, add_bos=True, preference=None, **setting
         `directory`.
     """
     directory = os.path.abspath(directory)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise ValueError(f"{directory}: exists and is not a directory; export writes a "
+                         f"folder (model.keras, tokenizer/, saved_model/)")
     partial = directory + ".partial"
     shutil.rmtree(partial, ignore_errors=True)
     os.makedirs(partial)

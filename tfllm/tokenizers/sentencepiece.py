@@ -9,9 +9,11 @@ literal U+2581 in the input is encoded through its three byte-fallback pieces in
 
 import io
 import os
+import re
 import uuid
 
 import numpy as np
+from absl import logging
 import sentencepiece as spm
 import tensorflow as tf
 import tensorflow_text as tf_text
@@ -104,7 +106,9 @@ class SentencePieceTokenizer(base.Tokenizer):
             remove_extra_whitespaces=False, allow_whitespace_only_pieces=True,
             split_by_whitespace=True, split_digits=False, max_sentence_length=4 * _CHUNK_CHARS,
             input_sentence_size=2_000_000, shuffle_input_sentence=True,
-            num_threads=os.cpu_count() or 1, minloglevel=2)
+            num_threads=os.cpu_count() or 1, minloglevel=2,
+            # A size the corpus cannot fill gives the pieces it supports (reported).
+            hard_vocab_limit=False)
         settings.update(options)
         settings.update(
             vocab_size=vocabulary_size, pad_id=0, bos_id=1, eos_id=2, unk_id=3,
@@ -119,9 +123,20 @@ class SentencePieceTokenizer(base.Tokenizer):
                                            model_writer=writer, **settings)
         except RuntimeError as e:
             message = str(e).splitlines()[-1]
+            needed = re.search(r"smaller than required_chars\. \d+ vs (\d+)", message)
+            if needed:
+                raise ValueError(f"vocabulary_size {vocabulary_size} is too small for this "
+                                 f"corpus: it needs at least {needed.group(1)} (a piece for "
+                                 f"every distinct character, plus the special "
+                                 f"pieces)") from None
             raise ValueError(f"sentencepiece training with vocabulary_size "
                              f"{vocabulary_size} failed: {message}") from None
-        return cls(writer.getvalue(), control_tokens)
+        tokenizer = cls(writer.getvalue(), control_tokens)
+        if tokenizer.vocabulary_size < vocabulary_size:
+            logging.warning("sentencepiece: the corpus supports %d ids, fewer than the "
+                            "vocabulary_size %d asked for; trained %d", tokenizer.vocabulary_size,
+                            vocabulary_size, tokenizer.vocabulary_size)
+        return tokenizer
 
     @classmethod
     def load_from(cls, path, config):
