@@ -71,8 +71,12 @@ def test_tensorboard_holds_every_signal(tmp_path):
         assert value == pytest.approx(math.exp(values("train/token_loss")[step]), rel=1e-5)
     assert values("eval/loss")[6] == pytest.approx(result["eval/loss"])
     assert sorted(values("eval/loss")) == [3, 6]
+    # eval/tokens counts the tokens evaluated (2 batches of 4 rows of LENGTH labels);
+    # the per-batch token count is not a training curve of its own.
+    assert values("eval/tokens") == {3: 2 * 4 * LENGTH, 6: 2 * 4 * LENGTH}
     assert values("samples/mean_score") == {3: 2.0, 6: 2.0}
     tags = acc.Tags()["tensors"]
+    assert "train/tokens" not in tags
     for tag in ("train/grad_norm", "train/tokens_per_s", "train/step_time_s",
                 "train/accuracy", "samples"):
         assert tag in tags

@@ -52,8 +52,8 @@ def decode_utf8(data, where, errors="strict"):
         return data.decode("utf-8", errors=errors)
     except UnicodeDecodeError as e:
         raise ValueError(f"{where}: invalid UTF-8 at byte offset {e.start} "
-                         f"(byte 0x{data[e.start]:02x}); pass errors='replace' to "
-                         f"substitute U+FFFD") from None
+                         f"(byte 0x{data[e.start]:02x}); convert the file to UTF-8 (from "
+                         f"Python, errors='replace' substitutes U+FFFD)") from None
 
 
 def read_text(path, errors="strict"):
@@ -80,8 +80,8 @@ def _lines(path, errors):
                 line = raw.decode("utf-8", errors=errors)
             except UnicodeDecodeError as e:
                 raise ValueError(f"{path}:{number}: invalid UTF-8 at byte offset "
-                                 f"{offset + e.start}; pass errors='replace' to "
-                                 f"substitute U+FFFD") from None
+                                 f"{offset + e.start}; convert the file to UTF-8 (from "
+                                 f"Python, errors='replace' substitutes U+FFFD)") from None
             offset += len(raw)
             yield number, line
 

@@ -246,7 +246,8 @@ class Trainer:
     def _distributed_eval_step(self, stack):
         out = self.strategy.run(
             lambda s: self._evaluate_batch({k: v[0] for k, v in s.items()}), args=(stack,))
-        return {k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+        op = tf.distribute.ReduceOp
+        return {k: self.strategy.reduce(op.SUM if k == "tokens" else op.MEAN, v, axis=None)
                 for k, v in out.items()}
 
     # ------------------------------------------------------------------ host loop
@@ -263,7 +264,10 @@ class Trainer:
             count += 1
         if not count:
             raise ValueError("the evaluation dataset is empty (fewer examples than one batch?)")
-        values = {key: value / count for key, value in totals.items()}
+        # Means over batches, except "tokens": the number of tokens evaluated (as in
+        # tfllm-evaluate), not a per-batch mean.
+        values = {key: value if key == "tokens" else value / count
+                  for key, value in totals.items()}
         values["perplexity"] = _perplexity(values)
         return {f"eval/{key}": value for key, value in values.items()}
 
@@ -360,7 +364,9 @@ class Trainer:
                               "tokens_per_s": float(out["tokens"]) / seconds,
                               "step_time_s": seconds,
                               "skipped_batches": result["skipped_batches"],
-                              **{k: float(v) for k, v in out["metrics"].items()}}
+                              # "tokens" (per batch, nearly constant) is in tokens_per_s.
+                              **{k: float(v) for k, v in out["metrics"].items()
+                                 if k != "tokens"}}
                     values["perplexity"] = _perplexity(values)
                     self.summaries.scalars(step, {f"train/{k}": v for k, v in values.items()})
                 if histograms:
