@@ -44,6 +44,8 @@ def run(main):
     def guarded(argv):
         if len(argv) > 1:
             fail(f"unexpected arguments {argv[1:]}")
+        if not FLAGS["verbosity"].present:  # INFO lines (e.g. one per checkpoint) only
+            logging.set_verbosity(logging.WARNING)  # with --verbosity=0
         from tfllm.training import TrainingDiverged
 
         try:
@@ -70,7 +72,6 @@ def run(main):
         except Exception as e:  # config files run arbitrary code: any error is bad input
             fail(flag_error_message(e, argv))
 
-    FLAGS.set_default("verbosity", logging.WARNING)  # --verbosity=0 shows INFO lines
     app.run(guarded, flags_parser=parse)
 
 
