@@ -21,7 +21,7 @@ def package_rows(keys, codes, texts, tokenizer=None):
     """{package: dict(files, characters, tokens, violations, lines, bad_lines, code_lines)}."""
     rows = collections.defaultdict(lambda: collections.defaultdict(int))
     for key in keys:
-        if key not in texts:
+        if not texts.get(key, "").strip():  # not UTF-8, or empty: not in the corpus
             continue
         row = rows[corpora.package_of(key)]
         row["files"] += 1
@@ -94,7 +94,7 @@ def main():
         tokenizer = Tokenizer.load(args.tokenizer)
     rows = package_rows(keys, codes, texts, tokenizer)
     for split in corpora.SPLITS:
-        in_split = [k for k in texts if corpora.split_of(k) == split]
+        in_split = [k for k in texts if corpora.split_of(k) == split and texts[k].strip()]
         chars = sum(len(texts[k]) for k in in_split)
         print(f"- {split}: {len(in_split):,} files, {chars:,} characters")
     print()
