@@ -213,7 +213,8 @@ def run_config(name, steps, root, corpus):
     """configs/phf_pep8.py:<objective> at `steps` on `corpus`, KL against <root>/mle."""
     config = load_config(name)
     config.training.steps = steps
-    config.data.corpus = corpus
+    if corpus != config.data.corpus:  # the caps are python_installed_code's options
+        config.data.corpus, config.data.corpus_options = corpus, {}
     config.evaluation.reference_workdir = os.path.join(root, "mle")
     config.training.progress = False
     return config
@@ -250,11 +251,12 @@ def main(argv=None):
     default = load_config("mle")
     steps = args.steps or default.training.steps
     corpus = args.corpus or default.data.corpus
+    mle = run_config("mle", steps, args.root, corpus)
     budget = {"steps": steps, "corpus": corpus, "objectives": objectives,
-              "corpus_options": dict(default.data.corpus_options), "finetune": args.finetune,
+              "corpus_options": dict(mle.data.corpus_options), "finetune": args.finetune,
               "command": "tools/phf_compare.py " + " ".join(sys.argv[1:] if argv is None
-                                                            else argv)}
-    budget["data_codes"] = data_violation_codes(run_config("mle", steps, args.root, corpus))
+                                                            else argv),
+              "data_codes": data_violation_codes(mle)}
     runs = [(name, run_config(name, steps, args.root, corpus), "") for name in objectives]
     if args.finetune:
         first = round(steps * (1 - args.finetune))
