@@ -15,3 +15,27 @@ def test_code_counts_and_groups(repo_root):
                       "counts": {"E225": 1, "E111": 2, "E113": 1, "E901": 1}}
     assert phf_compare.code_groups(counts["counts"]) == (1, 3, 1)
     assert phf_compare.code_groups({"E901": 2, "E113": 1, "E501": 3, "W391": 1}) == (2, 1, 4)
+
+
+def test_report_rows_intervals_and_ratios(repo_root):
+    sys.path.insert(0, str(repo_root / "tools"))
+    import phf_compare  # pylint: disable=import-outside-toplevel
+
+    def run(per_char, low, high, loss):
+        return {"unconditional/misalignment_per_char": per_char,
+                "unconditional/misalignment_per_char_low": low,
+                "unconditional/misalignment_per_char_high": high,
+                "validation/loss": loss, "tokens_trained": 2048000,
+                "violation_codes": {"chars": 1000, "counts": {"E111": 3, "E901": 1}}}
+
+    results = {"mle": run(0.012, 0.01, 0.014, 4.0), "conditional": run(0.004, 0.003, 0.005, 4.04)}
+    budget = {"corpus": "python_installed_code", "steps": 2000, "command": "x",
+              "corpus_options": {"max_bytes": 32000000},
+              "data_codes": {"chars": 100, "counts": {"E501": 1}, "violations_per_char": 0.01,
+                             "bad_line_fraction": 0.25}}
+    text = phf_compare.markdown(results, budget)
+    assert "| conditional | 0.00400 [0.00300, 0.00500] | n/a |" in text
+    assert "2,048,000" in text
+    assert "- conditional: 3.00x fewer violations/char, validation loss 1.010x" in text
+    assert "| conditional | 1000 | 1.00 | 3.00 | 0.00 | E111 3.0, E901 1.0 |" in text
+    assert "| (validation data) | 100 | 0.00 | 0.00 | 10.00 | E501 10.0 |" in text
