@@ -6,8 +6,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -395,3 +397,43 @@ def test_a_single_file_corpus_splits_by_lines(tmp_path):
     path.write_text("x = 1\n")
     with pytest.raises(ValueError, match="single file of 1 line"):
         common.corpus_texts(FLAGS.config, "train")
+
+
+def test_a_run_killed_after_its_last_checkpoint_is_finished_by_a_rerun(tmp_path):
+    """SIGKILL between the final checkpoint and the end (final evaluation, samples):
+    rerunning the command ends the workdir as an uninterrupted run ends."""
+    from tensorboard.backend.event_processing import event_accumulator
+
+    # Many long samples at the end keep the process alive after its last checkpoint.
+    args = [f"--config={TINY}", *QUIET, "--config.data.max_files=20",
+            "--config.training.steps=4", "--config.training.eval_steps=8",
+            "--config.training.num_samples=64", "--config.training.sample_length=26"]
+
+    def final_line(stdout):
+        return next(line for line in stdout.splitlines() if line.startswith("step 4 "))
+
+    def tags(workdir):
+        acc = event_accumulator.EventAccumulator(str(workdir / "tensorboard"))
+        acc.Reload()
+        return {tag: [e.step for e in acc.Tensors(tag)] for tag in acc.Tags()["tensors"]}
+
+    whole = script("tfllm-pretrain", f"--workdir={tmp_path / 'whole'}", *args)
+    stdout, stderr = whole.communicate(timeout=300)
+    assert whole.returncode == 0, stderr
+    killed = script("tfllm-pretrain", f"--workdir={tmp_path / 'killed'}", *args)
+    final = tmp_path / "killed" / "checkpoints" / "ckpt-4.index"
+    deadline = time.time() + 300
+    while not final.exists() and killed.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate(timeout=60)
+    assert killed.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    rerun = script("tfllm-pretrain", f"--workdir={tmp_path / 'killed'}", *args)
+    rerun_out, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr
+    assert final_line(rerun_out).split(": ")[1].split(", ")[:4] == \
+        final_line(stdout).split(": ")[1].split(", ")[:4]  # eval/* metrics
+    whole_tags, rerun_tags = tags(tmp_path / "whole"), tags(tmp_path / "killed")
+    assert set(whole_tags) == set(rerun_tags)
+    assert {tag for tag in rerun_tags if tag.startswith("eval/")} and all(
+        4 in rerun_tags[tag] for tag in rerun_tags if tag.startswith("eval/"))
