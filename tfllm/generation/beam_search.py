@@ -12,9 +12,7 @@ A row stops early once no alive beam can beat its worst finished one.
 import tensorflow as tf
 from tensorflow.compiler.tf2xla.python.xla import dynamic_update_slice
 
-from tfllm.generation.sampling import apply_ban, apply_bias
-
-NEG_INF = float("-inf")
+from tfllm.generation.sampling import NEG_INF, apply_ban, apply_bias
 
 
 def gnmt_length_penalty(num_tokens, alpha):

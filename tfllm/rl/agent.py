@@ -14,15 +14,10 @@ from tf_agents.agents import tf_agent
 from tf_agents.policies import greedy_policy
 
 from tfllm.objectives.dpo import frozen_copy
+from tfllm.objectives.token_losses import masked_mean
 from tfllm.rl import trajectories
 from tfllm.rl.kl_control import KLController
 from tfllm.rl.policy import LMPolicy
-
-
-def masked_mean(values, mask):
-    """Mean of `values` over True entries of `mask` (0 when empty)."""
-    mask = tf.cast(mask, tf.float32)
-    return tf.reduce_sum(values * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
 
 def whiten(values, mask):
