@@ -33,7 +33,7 @@ bazel-test: $(STAMP)
 	bash tools/bazel_test.sh
 
 phf-compare: $(STAMP)
-	$(VENV)/bin/python tools/phf_compare.py
+	$(VENV)/bin/python tools/phf_compare.py --finetune=0.25
 
 clean:
 	rm -rf runs bazel-*
