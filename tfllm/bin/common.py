@@ -305,20 +305,19 @@ def write_run_metadata(workdir, config, model):
     naming the differing fields, and nothing is written: its checkpoints would restore
     only in part, and its files would stop describing them.
     """
+    def shape(spec):
+        # Keras numbers unnamed models per process ("decoder_lm_42"); the dtype policy
+        # and trainability do not change what the checkpoints hold.
+        return {"class": spec.get("class"),
+                "config": {k: v for k, v in spec.get("config", {}).items()
+                           if k not in ("name", "dtype", "trainable")}}
+
     model_spec = json.loads(json.dumps({"class": type(model).__name__,
                                         "config": model.get_config()}, default=str))
-    # Keras numbers unnamed models per process ("decoder_lm_42"); the dtype policy and
-    # trainability do not change what the checkpoints hold.
-    shape = {k: v for k, v in model_spec["config"].items()
-             if k not in ("name", "dtype", "trainable")}
     new_config = json.loads(json.dumps(config.to_dict(), default=str))
     model_path = os.path.join(workdir, MODEL_FILE)
     if os.path.exists(model_path):
-        old_spec = read_json(model_path)
-        old_shape = {k: v for k, v in old_spec.get("config", {}).items()
-                     if k not in ("name", "dtype", "trainable")}
-        changed = _differences({"class": old_spec.get("class"), "config": old_shape},
-                               {"class": model_spec["class"], "config": shape}, "model.json ")
+        changed = _differences(shape(read_json(model_path)), shape(model_spec), "model.json ")
         config_path = os.path.join(workdir, "config.json")
         if os.path.exists(config_path):
             old = read_json(config_path)
