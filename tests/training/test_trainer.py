@@ -177,3 +177,34 @@ def test_an_empty_evaluation_set_fails_before_training(tmp_path):
     with pytest.raises(ValueError, match="evaluation dataset is empty.*before training"):
         trainer(dataset(4), workdir=str(tmp_path), eval_data=empty).train()
     assert not glob.glob(str(tmp_path / "checkpoints" / "ckpt-*"))
+
+
+def test_profiled_steps_open_in_tensorboards_profile_tab(tmp_path):
+    import gzip
+    import json
+    import urllib.request
+
+    from tensorboard import default, program
+
+    t = trainer(dataset(4).repeat(), str(tmp_path), steps=4, profile_steps=(2, 3))
+    t.train()
+    t.close()
+    board = program.TensorBoard(plugins=default.get_plugins())
+    board.configure(argv=[None, "--logdir", str(tmp_path / "tensorboard"), "--port", "0",
+                          "--load_fast", "false"])
+    url = board.launch()
+
+    def get(route):
+        with urllib.request.urlopen(url + route) as response:
+            body = response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+        return json.loads(body)
+
+    listing = get("data/plugins_listing")["profile"]
+    assert listing["enabled"]  # the plugin itself, not the "the profiler has moved" page
+    assert listing["loading_mechanism"]["module_path"] == "/data/plugin/profile/index.js"
+    runs = get("data/plugin/profile/runs")
+    assert len(runs) == 1  # one profiled window
+    tools = get(f"data/plugin/profile/run_tools?run={runs[0]}")
+    assert "trace_viewer@" in tools and "overview_page" in tools, tools
