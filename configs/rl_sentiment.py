@@ -12,6 +12,15 @@ Defaults: the run of docs/results/rl.md that met the target (ppo_sentiment_lr1e-
 Learning rate 1e-4 (1e-3 drove the KL to the reference to 76-98 nats within 5 iterations on
 the 1500-step LM); kl_coef 0.2 on whitened rewards, in effect fixed (kl_target 6 with a
 10000-episode horizon moves it by ~1% over the run); 90 iterations.
+
+GRPO and RLOO (no value loss; G samples per prompt, num_episodes / G prompts a batch):
+    --config.agent.name=grpo --config.agent.group_size=8   # TRL's num_generations 8
+    --config.agent.name=rloo --config.agent.group_size=4
+agent.group_size (default 1) is read by the driver too. Both agents take num_epochs and
+clip_ratio as their clipped-ratio steps per batch and epsilon (TRL's defaults: 1 and 0.2;
+this config's num_epochs is PPO's 4) and kl_coef as beta: GRPO's k3 loss term, RLOO's
+penalty in the reward. agent.scale_rewards=False: GRPO centres rewards in their group
+without dividing by its std (Dr. GRPO).
 """
 
 import ml_collections
@@ -29,7 +38,7 @@ def get_config():
         name="ppo", learning_rate=1e-4, num_epochs=4, clip_ratio=0.2, td_lambda=0.95,
         normalize_advantages=True, kl_coef=0.2, kl_target=6.0, kl_horizon=10000,
         whiten_rewards=True, entropy_coef=0.0, value_coef=0.5, gamma=1.0, temperature=1.0,
-        epsilon=0.0, max_grad_norm=1.0, baseline="mean")
+        epsilon=0.0, max_grad_norm=1.0, baseline="mean", group_size=1, scale_rewards=True)
     config.driver = dict(kind="cached", num_episodes=64)
     config.eval = dict(num_episodes=256)
     config.training = dict(iterations=90, seed=0, log_every=5, sample_every=10,

@@ -1,8 +1,20 @@
-"""tfllm-rl-finetune pieces: the LM gains a value head without changing its logits."""
+"""tfllm-rl-finetune: the value head, the group agents' wiring, resuming, a bad config."""
+
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import types
 
 import numpy as np
+import pytest
 
-from tfllm.bin.rl_finetune import with_value_head
+from tfllm.bin.rl_finetune import finetune, make_agent, make_driver, with_value_head
+from tfllm.rl import CachedSamplingDriver, GRPOAgent, RLOOAgent
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_with_value_head_keeps_the_lm(toy):
@@ -15,39 +27,81 @@ def test_with_value_head_keeps_the_lm(toy):
     assert with_value_head(model) is model
 
 
-def _run(repo_root, module, *args):
-    import subprocess
-    import sys
+def sentiment_config(**agent):
+    spec = importlib.util.spec_from_file_location("rl_sentiment",
+                                                  REPO_ROOT / "configs" / "rl_sentiment.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config()
+    config.agent.update(agent)
+    config.driver.num_episodes = 8
+    return config
+
+
+def test_group_agents_and_their_driver_come_from_the_config(toy):
+    env = toy.make_env()
+    for name, agent_class in (("grpo", GRPOAgent), ("rloo", RLOOAgent)):
+        config = sentiment_config(name=name, group_size=4)
+        agent = make_agent(config, env, toy.tiny_lm())
+        assert isinstance(agent, agent_class) and agent.group_size == 4
+        driver = make_driver(config, lambda i: env, agent, [])
+        assert isinstance(driver, CachedSamplingDriver) and driver.group_size == 4
+    config.driver.kind = "per_token"
+    with pytest.raises(ValueError, match="need config.driver.kind='cached'"):
+        make_driver(config, lambda i: env, agent, [])
+    with pytest.raises(ValueError, match="group_size must be >= 2"):
+        make_agent(sentiment_config(name="rloo"), env, toy.tiny_lm())
+
+
+def _run(module, *args):
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                          cwd=repo_root, timeout=600, check=False)
+                          cwd=REPO_ROOT, timeout=600, check=False)
 
 
-def test_resume_keeps_the_initial_evaluation_of_the_starting_model(tmp_path, repo_root):
-    """A run that died after a checkpoint (no eval/metrics.json yet) resumes, and its
-    `initial` is still the starting model's evaluation, identical to an unbroken run's."""
-    import json
-    import os
-
-    lm = tmp_path / "lm"
-    out = _run(repo_root, "tfllm.bin.pretrain", "--config=configs/lm_tiny.py", f"--workdir={lm}",
+@pytest.fixture(scope="module")
+def rl_run(tmp_path_factory):
+    """A 2-step LM and a 1-iteration PPO run from it: workdir, args, eval/metrics.json."""
+    tmp = tmp_path_factory.mktemp("rl_finetune")
+    lm = tmp / "lm"
+    out = _run("tfllm.bin.pretrain", "--config=configs/lm_tiny.py", f"--workdir={lm}",
                "--config.training.steps=2", "--config.data.max_files=5")
     assert out.returncode == 0, out.stderr[-2000:]
-    rl = tmp_path / "rl"
+    rl = tmp / "rl"
     args = ["--config=configs/rl_sentiment.py", f"--workdir={rl}", f"--config.init_from={lm}",
             "--config.data.corpus=python_stdlib_code", "--config.data.max_files=5",
             "--config.env.max_new_tokens=4", "--config.env.prompt_tokens=2",
             "--config.driver.num_episodes=4", "--config.eval.num_episodes=4",
             "--config.training.sample_every=0", "--config.training.checkpoint_every=1"]
-    out = _run(repo_root, "tfllm.bin.rl_finetune", *args, "--config.training.iterations=1")
+    out = _run("tfllm.bin.rl_finetune", *args, "--config.training.iterations=1")
     assert out.returncode == 0, out.stderr[-2000:]
-    metrics_path = rl / "eval" / "metrics.json"
-    first = json.loads(metrics_path.read_text())
+    return types.SimpleNamespace(lm=lm, workdir=rl, args=args,
+                                 metrics=json.loads((rl / "eval" / "metrics.json").read_text()))
+
+
+def test_resume_keeps_the_initial_evaluation_of_the_starting_model(rl_run):
+    """A run that died after a checkpoint (no eval/metrics.json yet) resumes, and its
+    `initial` is still the starting model's evaluation, identical to an unbroken run's."""
+    first = rl_run.metrics
     assert first["iterations"] == 1
+    metrics_path = rl_run.workdir / "eval" / "metrics.json"
     os.remove(metrics_path)  # as if the run had died before its final evaluation
-    out = _run(repo_root, "tfllm.bin.rl_finetune", *args, "--config.training.iterations=2")
+    out = _run("tfllm.bin.rl_finetune", *rl_run.args, "--config.training.iterations=2")
     assert out.returncode == 0, out.stderr[-2000:]
     second = json.loads(metrics_path.read_text())
     assert second["iterations"] == 2
     assert second["initial"]["rewards"] == first["initial"]["rewards"]
     assert second["initial"]["samples"] == first["initial"]["samples"]
     assert second["initial"]["kl_to_reference"] == 0.0
+
+
+def test_a_bad_config_leaves_the_workdir_as_it_was(rl_run):
+    """The run's config with a bad agent name fails (in this process: no second TensorFlow
+    start-up) after loading the model and reward, and writes nothing."""
+    files = {name: (rl_run.workdir / name).read_bytes() for name in ("config.json", "model.json")}
+    config = sentiment_config(name="bogus")
+    config.init_from = str(rl_run.lm)
+    config.data.update(corpus="python_stdlib_code", max_files=5)
+    config.env.update(max_new_tokens=4, prompt_tokens=2)
+    with pytest.raises(ValueError, match="config.agent.name='bogus'"):
+        finetune(config, str(rl_run.workdir))
+    assert {name: (rl_run.workdir / name).read_bytes() for name in files} == files

@@ -1,18 +1,26 @@
-"""tfllm-rl-finetune: fine-tune a pretrained LM on a reward with TF-Agents (PPO or REINFORCE).
+"""tfllm-rl-finetune: fine-tune a pretrained LM on a reward with TF-Agents (PPO, REINFORCE,
+GRPO or RLOO).
 
     tfllm-rl-finetune --config=configs/rl_sentiment.py --workdir=runs/rl_sentiment
         --config.init_from=runs/rl_sentiment_lm [--config.agent.name=reinforce ...]
+    ... --config.agent.name=grpo --config.agent.group_size=8   # or rloo
 
 Each iteration a driver (config.driver.kind: "cached" = whole continuations with the KV
 cache; "per_token" = TF-Agents DynamicEpisodeDriver over a TFPyEnvironment) collects
 config.driver.num_episodes episodes into a TFUniformReplayBuffer, and the agent trains on
-them. The reward is a scorer (config.reward.scorer) or a reward-model workdir
-(config.reward.reward_model). TensorBoard (<workdir>/tensorboard): every LossInfo extra
-(mean reward, KL to reference, entropy, clip fraction, value loss, approx KL, ...) and
-samples with their rewards. Held-out prompts are evaluated before and after training into
-<workdir>/eval/metrics.json; the greedy policy is exported with PolicySaver to
-<workdir>/policy and the weights to <workdir>/checkpoints (+ model.json, tokenizer/), so
-tfllm-generate/evaluate can load the result. Rerunning resumes from the last checkpoint.
+them. config.agent.group_size (the one place it is set) samples that many continuations per
+prompt in adjacent rows (cached driver only; num_episodes a multiple of it); GRPO and RLOO
+need it >= 2 and compare the samples of a prompt instead of a value head. The held-out
+evaluation samples one continuation per prompt whatever the group size. The reward is a
+scorer (config.reward.scorer) or a reward-model workdir (config.reward.reward_model).
+TensorBoard (<workdir>/tensorboard): every LossInfo extra (mean reward, KL to reference,
+entropy, clip fraction, value loss, approx KL, ...) and samples with their rewards. Held-out
+prompts are evaluated before and after training into <workdir>/eval/metrics.json; the greedy
+policy is exported with PolicySaver to <workdir>/policy and the weights to
+<workdir>/checkpoints (+ model.json, tokenizer/), so tfllm-generate/evaluate can load the
+result. Rerunning resumes from the last checkpoint. The workdir is written (config.json,
+model.json, tokenizer/) only once the agent, environments and driver are built, so a bad
+config leaves an existing workdir as it was.
 """
 
 import json
@@ -25,7 +33,7 @@ from absl import flags
 from tfllm.bin import common
 
 FLAGS = flags.FLAGS
-AGENTS = ("ppo", "reinforce")
+AGENTS = ("ppo", "reinforce", "grpo", "rloo")
 DRIVERS = ("cached", "per_token")
 
 
@@ -78,7 +86,7 @@ def environment(config, tokenizer, split, reward, seed):
 def make_agent(config, env, model):
     import keras
 
-    from tfllm.rl import PPOAgent, ReinforceAgent, tf_specs
+    from tfllm.rl import GRPOAgent, PPOAgent, ReinforceAgent, RLOOAgent, tf_specs
 
     a = config.agent
     if a.name not in AGENTS:
@@ -87,12 +95,18 @@ def make_agent(config, env, model):
         kl_coef=a.kl_coef, kl_target=a.kl_target or None, kl_horizon=a.kl_horizon,
         whiten_rewards=a.whiten_rewards, entropy_coef=a.entropy_coef,
         value_coef=a.value_coef, gamma=a.gamma, temperature=a.temperature,
-        epsilon=a.epsilon, max_grad_norm=a.max_grad_norm or None)
+        epsilon=a.epsilon, max_grad_norm=a.max_grad_norm or None, group_size=a.group_size)
     optimizer = keras.optimizers.Adam(a.learning_rate)
     if a.name == "ppo":
         return PPOAgent(*tf_specs(env), model, optimizer, num_epochs=a.num_epochs,
                         clip_ratio=a.clip_ratio, td_lambda=a.td_lambda,
                         normalize_advantages=a.normalize_advantages, **common_args)
+    if a.name == "grpo":
+        return GRPOAgent(*tf_specs(env), model, optimizer, num_epochs=a.num_epochs,
+                         clip_ratio=a.clip_ratio, scale_rewards=a.scale_rewards, **common_args)
+    if a.name == "rloo":
+        return RLOOAgent(*tf_specs(env), model, optimizer, num_epochs=a.num_epochs,
+                         clip_ratio=a.clip_ratio, **common_args)
     return ReinforceAgent(*tf_specs(env), model, optimizer, baseline=a.baseline, **common_args)
 
 
@@ -103,10 +117,15 @@ def make_driver(config, env_factory, agent, observers):
     from tfllm.rl import CachedSamplingDriver
 
     d = config.driver
+    group_size = config.agent.group_size
     if d.kind == "cached":
         return CachedSamplingDriver(env_factory(0), agent.collect_policy, observers,
-                                    num_episodes=d.num_episodes, seed=config.training.seed)
+                                    num_episodes=d.num_episodes, seed=config.training.seed,
+                                    group_size=group_size)
     if d.kind == "per_token":
+        if group_size != 1:
+            raise ValueError(f"config.agent.group_size={group_size}: groups of samples per "
+                             "prompt need config.driver.kind='cached'")
         envs = [env_factory(i) for i in range(d.num_episodes)]
         tf_env = tf_py_environment.TFPyEnvironment(
             batched_py_environment.BatchedPyEnvironment(envs))
@@ -129,6 +148,11 @@ def evaluate(agent, env, num_episodes, seed, tokenizer):
 
 
 def main(argv):
+    finetune(FLAGS.config, FLAGS.workdir)
+
+
+def finetune(config, workdir):
+    """The run `main` makes of --config in --workdir (see the module docstring)."""
     import tensorflow as tf
     from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
@@ -136,17 +160,11 @@ def main(argv):
     from tfllm.tokenizers import Tokenizer
     from tfllm.training.checkpoints import model_trackables
 
-    config = FLAGS.config
     common.setup(config)
-    workdir = FLAGS.workdir
     if not config.init_from:
         raise ValueError("config.init_from: give the workdir of a pretrained LM")
-    os.makedirs(workdir, exist_ok=True)
-    common.write_json(os.path.join(workdir, "config.json"), config.to_dict())
     tokenizer = Tokenizer.load(os.path.join(config.init_from, "tokenizer"))
-    tokenizer.save(os.path.join(workdir, "tokenizer"))
     model = with_value_head(common.load_model(config.init_from))
-    common.save_model_config(workdir, model)
     reward = reward_fn(config, tokenizer)
     seed = config.training.seed
     train_env = environment(config, tokenizer, "train", reward, seed)
@@ -159,6 +177,9 @@ def main(argv):
     driver = make_driver(
         config, lambda i: environment(config, tokenizer, "train", reward, seed + 10 * i),
         agent, [buffer.add_batch])
+    os.makedirs(workdir, exist_ok=True)
+    common.write_run_metadata(workdir, config, model)
+    tokenizer.save(os.path.join(workdir, "tokenizer"))
 
     checkpoint = tf.train.Checkpoint(**model_trackables(model), optimizer=agent.optimizer,
                                      kl_coef=agent.kl_controller.coef,

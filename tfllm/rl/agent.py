@@ -7,6 +7,8 @@ pass per episode, `trajectories.step_hidden`), and shapes the rewards:
 r_t = task reward (optionally whitened over the batch's episodes) - beta * KL_t with
 KL_t = log pi(a_t) - log pi_ref(a_t) (Ziegler et al.); beta comes from a KLController.
 Only steps of episodes that finished inside the batch count in the losses.
+`_clipped_steps` is the clipped-ratio epoch loop PPO, GRPO and RLOO share; `group_size`
+says how many adjacent rows share a prompt (CachedSamplingDriver(group_size=G)).
 """
 
 import tensorflow as tf
@@ -27,6 +29,18 @@ def whiten(values, mask):
     return tf.where(mask, (values - mean) / (std + 1e-8), 0.0)
 
 
+def sequence_mean(values, mask):
+    """Mean over rows of each row's mean over its masked steps: 1/B sum_i 1/|o_i| sum_t."""
+    count = tf.reduce_sum(tf.cast(mask, tf.float32), axis=1)
+    per_row = tf.reduce_sum(tf.where(mask, values, 0.0), axis=1) / tf.maximum(count, 1.0)
+    return tf.reduce_mean(per_row)
+
+
+def sequence_sum(values, mask):
+    """Mean over rows of each row's sum over its masked steps: 1/B sum_i sum_t."""
+    return tf.reduce_mean(tf.reduce_sum(tf.where(mask, values, 0.0), axis=1))
+
+
 class LMAgent(tf_agent.TFAgent):
     """Base TFAgent over a Keras LM; subclasses implement `_update(experience, prepared)`.
 
@@ -44,13 +58,19 @@ class LMAgent(tf_agent.TFAgent):
         temperature, epsilon: exploration of the collect policy (the greedy policy is
             `agent.policy`).
         max_grad_norm: clip gradients by global norm (None: no clipping).
+        group_size: episodes per prompt; rows g*G .. g*G+G-1 of a batch share a prompt
+            (CachedSamplingDriver(group_size=G)), and `train` rejects a batch whose size
+            is not a multiple. Only GRPOAgent and RLOOAgent use the groups.
     """
 
     def __init__(self, time_step_spec, action_spec, model, optimizer, reference_model=None,
                  kl_coef=0.0, kl_target=None, kl_horizon=10000, whiten_rewards=False,
                  entropy_coef=0.0, value_coef=0.5, gamma=1.0, temperature=1.0, epsilon=0.0,
-                 max_grad_norm=1.0, train_step_counter=None, name=None):
+                 max_grad_norm=1.0, group_size=1, train_step_counter=None, name=None):
         tf.Module.__init__(self, name=name)
+        if group_size < 1:
+            raise ValueError(f"{name or 'LMAgent'}: group_size must be >= 1, got {group_size}")
+        self.group_size = int(group_size)
         self.model = model
         self._model_variables = [v.value for v in model.variables]
         self.reference_model = frozen_copy(model) if reference_model is None else reference_model
@@ -111,6 +131,7 @@ class LMAgent(tf_agent.TFAgent):
         prepared = {
             "valid": valid, "mask": complete, "log_p": log_p,
             "values": None if values is None else tf.where(valid, values, 0.0),
+            "reference_log_p": reference_log_p, "final": final, "task": task,
             "rewards": task - self.kl_controller.coef * kl,
             "discounts": self.gamma * experience.discount,
             "num_episodes": num_episodes, "kl_to_reference": kl_per_episode}
@@ -140,8 +161,59 @@ class LMAgent(tf_agent.TFAgent):
         return loss, stats
 
     def _train(self, experience, weights=None):
+        batch = experience.step_type.shape[0]
+        if batch is not None and batch % self.group_size:
+            raise ValueError(f"{self.name}: the batch holds {batch} episodes, not a multiple of "
+                             f"group_size={self.group_size} (sample it with "
+                             f"CachedSamplingDriver(group_size={self.group_size}))")
         loss, extra = self._compiled_train(experience)
         return tf_agent.LossInfo(loss=loss, extra=extra)
+
+    def _episode_returns(self, prepared, key):
+        """(batch,) sum over each row of prepared[key]: the return of the row's one episode.
+
+        Group statistics need one finished episode per row, as CachedSamplingDriver emits.
+        """
+        episodes = tf.reduce_sum(tf.cast(prepared["final"], tf.int32), axis=1)
+        check = tf.debugging.assert_equal(
+            episodes, 1, message=f"{self.name}: every row must hold one finished episode "
+            "(CachedSamplingDriver)")
+        with tf.control_dependencies([check]):
+            return tf.reduce_sum(prepared[key], axis=1)
+
+    def _clipped_steps(self, experience, prepared, advantages, num_epochs, clip_ratio,
+                       objective, metrics=(), reduce=masked_mean):
+        """num_epochs full-batch steps on PPO's clipped surrogate (Schulman et al. 2017).
+
+        policy_loss = -reduce(min(rho A, clip(rho, 1 -/+ clip_ratio) A), mask) with
+        rho = pi(a) / pi_old(a), pi_old = prepared["log_p"]; each step minimizes
+        `objective(policy_loss, log_p, entropy, values) -> (loss, {name: scalar})`, the
+        names being `metrics`. One epoch is traced, in a tf.while_loop (tracing cost does
+        not grow with num_epochs). Returns (loss, {"policy_loss", "approx_kl" (k3 estimate
+        of KL(pi_old || pi)), "clip_fraction", *metrics}) of the last step.
+        """
+        mask = prepared["mask"]
+        names = ("loss", "policy_loss", "approx_kl", "clip_fraction") + tuple(metrics)
+
+        def epoch(i, *_):
+            with tf.GradientTape() as tape:
+                log_p, entropy, values = self._outputs(self.model, experience, training=True)
+                log_ratio = tf.where(mask, log_p - prepared["log_p"], 0.0)
+                ratio = tf.exp(log_ratio)
+                clipped = tf.clip_by_value(ratio, 1.0 - clip_ratio, 1.0 + clip_ratio)
+                policy_loss = -reduce(tf.minimum(ratio * advantages, clipped * advantages), mask)
+                loss, extra = objective(policy_loss, log_p, entropy, values)
+            self._apply_gradients(tape, loss)
+            approx_kl = masked_mean((ratio - 1.0) - log_ratio, mask)
+            clip_fraction = masked_mean(
+                tf.cast(tf.abs(ratio - 1.0) > clip_ratio, tf.float32), mask)
+            return (i + 1, loss, policy_loss, approx_kl, clip_fraction) + tuple(
+                extra[name] for name in metrics)
+
+        _, *values = tf.while_loop(lambda i, *_: i < num_epochs, epoch,
+                                   (tf.constant(0),) + (tf.constant(0.0),) * len(names))
+        values = dict(zip(names, values))
+        return values.pop("loss"), values
 
     def _update(self, experience, prepared):
         """Gradient step(s) on the prepared batch; returns (loss, dict of scalar metrics)."""

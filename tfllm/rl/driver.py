@@ -5,7 +5,8 @@ full forward per token (DynamicEpisodeDriver over TFPyEnvironment), asks the pol
 whole continuations (`LMPolicy.sample_continuations`: XLA, KV cache), scores the finished
 episodes with the environment's reward function in one batch, and replays them to the
 observers as the same per-step Trajectory batches a step driver would emit: row b holds one
-episode, FIRST, MID..., then LAST (boundary) steps up to max_new_tokens + 1 steps.
+episode, FIRST, MID..., then LAST (boundary) steps up to max_new_tokens + 1 steps. With
+group_size G, rows g*G .. g*G+G-1 are G samples for one prompt (GRPO, RLOO).
 """
 
 import numpy as np
@@ -27,11 +28,17 @@ class CachedSamplingDriver(driver.Driver):
             num_episodes and max_length >= env.max_new_tokens + 1.
         num_episodes: episodes (rows) per `run`.
         seed: base seed; every run draws fresh samples.
+        group_size: continuations sampled per prompt, in adjacent rows; num_episodes must
+            be a multiple (num_episodes / group_size prompts per run).
     """
 
-    def __init__(self, env, policy, observers=(), num_episodes=1, seed=0):
+    def __init__(self, env, policy, observers=(), num_episodes=1, seed=0, group_size=1):
+        if group_size < 1 or num_episodes % group_size:
+            raise ValueError(f"CachedSamplingDriver: num_episodes={num_episodes} must be a "
+                             f"multiple of group_size={group_size} (>= 1)")
         super().__init__(env, policy, list(observers))
         self.num_episodes = int(num_episodes)
+        self.group_size = int(group_size)
         self._seed = int(seed)
         self._runs = 0
 
@@ -43,7 +50,8 @@ class CachedSamplingDriver(driver.Driver):
             "rewards"} as Python lists).
         """
         env = self.env
-        prompts = env.sample_prompts(self.num_episodes)
+        prompts = [prompt for prompt in env.sample_prompts(self.num_episodes // self.group_size)
+                   for _ in range(self.group_size)]
         actions, log_probs, num_actions = self.policy.sample_continuations(
             prompts, env.max_new_tokens, env.eos_id, env.pad_id, [self._seed, self._runs])
         self._runs += 1

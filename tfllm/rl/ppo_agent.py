@@ -57,25 +57,11 @@ class PPOAgent(LMAgent):
             advantages = whiten(advantages, mask)
         advantages = tf.stop_gradient(advantages)
 
-        def epoch(i, *_):
-            with tf.GradientTape() as tape:
-                log_p, entropy, values = self._outputs(self.model, experience, training=True)
-                log_ratio = tf.where(mask, log_p - prepared["log_p"], 0.0)
-                ratio = tf.exp(log_ratio)
-                clipped = tf.clip_by_value(ratio, 1.0 - self.clip_ratio, 1.0 + self.clip_ratio)
-                policy_loss = -masked_mean(tf.minimum(ratio * advantages,
-                                                      clipped * advantages), mask)
-                value_loss = 0.5 * masked_mean(tf.square(values - returns), mask)
-                loss = (policy_loss + self.value_coef * value_loss
-                        - self.entropy_coef * masked_mean(entropy, mask))
-            self._apply_gradients(tape, loss)
-            approx_kl = masked_mean((ratio - 1.0) - log_ratio, mask)
-            clip_fraction = masked_mean(
-                tf.cast(tf.abs(ratio - 1.0) > self.clip_ratio, tf.float32), mask)
-            return i + 1, loss, policy_loss, value_loss, approx_kl, clip_fraction
+        def objective(policy_loss, log_p, entropy, values):
+            value_loss = 0.5 * masked_mean(tf.square(values - returns), mask)
+            loss = (policy_loss + self.value_coef * value_loss
+                    - self.entropy_coef * masked_mean(entropy, mask))
+            return loss, {"value_loss": value_loss}
 
-        # one traced epoch in a while loop: tracing cost does not grow with num_epochs
-        _, loss, policy_loss, value_loss, approx_kl, clip_fraction = tf.while_loop(
-            lambda i, *_: i < self.num_epochs, epoch, (tf.constant(0),) + (tf.constant(0.0),) * 5)
-        return loss, {"policy_loss": policy_loss, "value_loss": value_loss,
-                      "approx_kl": approx_kl, "clip_fraction": clip_fraction}
+        return self._clipped_steps(experience, prepared, advantages, self.num_epochs,
+                                   self.clip_ratio, objective, metrics=("value_loss",))
