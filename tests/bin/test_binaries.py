@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from tests.bin.binaries import FLAGS, PROMPTS, QUIET, ROOT, SEQ2SEQ, TINY, call, parse, script
+from tests.tensorboard_server import Board
 from tfllm.bin import common, evaluate, finetune, pretrain
 
 
@@ -68,7 +69,20 @@ def test_pretrain_then_generate_and_evaluate_from_the_workdir(pretrained, capsys
     assert np.isfinite(metrics["perplexity"]) and metrics["perplexity"] > 1.0
     assert metrics["perplexity"] == pytest.approx(np.exp(metrics["loss"]))
     assert 0.0 <= metrics["accuracy"] <= 1.0 and metrics["tokens"] == 2 * 4 * 32
-    assert os.listdir(os.path.join(pretrained, "eval"))  # TensorBoard events beside it
+    # TensorBoard's hparams dashboard: the run's config beside its training and
+    # tfllm-evaluate metrics (the run "eval" below the training run)
+    board = Board(pretrained)  # the logdir of the end-of-run hint
+    experiment = board.get("data/plugin/hparams/experiment", {"experimentName": ""})
+    assert {h["name"] for h in experiment["hparamInfos"]} >= {"training.steps", "model.preset"}
+    metric_names = {(m["name"]["group"], m["name"]["tag"]) for m in experiment["metricInfos"]}
+    assert {("", "train/loss"), ("", "eval/loss"), ("eval", "eval/perplexity")} <= metric_names
+    groups = board.get("data/plugin/hparams/session_groups", {
+        "experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN"], "colParams": [],
+        "startIndex": 0, "sliceSize": 10})["sessionGroups"]
+    assert len(groups) == 1
+    values = {(v["name"]["group"], v["name"]["tag"]): v["value"]
+              for v in groups[0]["metricValues"]}
+    assert values[("eval", "eval/perplexity")] == pytest.approx(metrics["perplexity"], rel=1e-5)
     call(pretrain.main, f"--config={TINY}", f"--workdir={pretrained}", *QUIET)
     report = capsys.readouterr().out
     assert "step 6 (completed)" in report  # nothing retrained: the run was finished

@@ -93,6 +93,7 @@ def test_a_run_killed_after_its_last_checkpoint_is_finished_by_a_rerun(tmp_path)
     whole = script("tfllm-pretrain", f"--workdir={tmp_path / 'whole'}", *args)
     stdout, stderr = whole.communicate(timeout=300)
     assert whole.returncode == 0, stderr
+    assert "cuInit" not in stderr and "E0000" not in stderr, stderr  # no native noise
     killed = script("tfllm-pretrain", f"--workdir={tmp_path / 'killed'}", *args)
     final = tmp_path / "killed" / "checkpoints" / "ckpt-4.index"
     deadline = time.time() + 300

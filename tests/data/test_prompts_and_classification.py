@@ -65,9 +65,16 @@ def test_classification_tsv_and_labels(tok, tmp_path):
     for bad, kind in ((1.5, "float"), (True, "bool"), (None, "NoneType")):
         path = _write_jsonl(tmp_path / "bad.jsonl", [{"text": "x", "label": 0},
                                                      {"text": "y", "label": bad}])
-        with pytest.raises(ValueError, match=rf"bad.jsonl: example 1: label {bad!r} is a "
+        with pytest.raises(ValueError, match=rf"bad.jsonl:2: label {bad!r} is a "
                                              rf"{kind}; labels are class names"):
             classification.make_classification_dataset(path, tok, 8, 1)
+    tsv.write_text("great movie\tpos\n\nawful\tneutral\n")  # a blank line is skipped
+    with pytest.raises(ValueError, match=r"sst.tsv:3: label 'neutral' not in label_names"):
+        classification.make_classification_dataset(str(tsv), tok, 8, 1,
+                                                   label_names=["neg", "pos"])
+    tsv.write_text("")
+    with pytest.raises(ValueError, match=r"sst.tsv: no examples \(empty file\)"):
+        classification.make_classification_dataset(str(tsv), tok, 8, 1)
     with pytest.raises(ValueError, match="example 0: label -1 is negative"):
         classification.label_ids([-1])
 

@@ -65,6 +65,7 @@ def run(tmp_path_factory):
          f"--model={root / 'lm.keras'}", f"--output={root / 'export'}",
          f"--max_new_tokens={MAX_NEW}"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr  # no native log lines (cuInit, sentencepiece's)
     return model, tokenizer, root / "export"
 
 

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
+from tests.tensorboard_server import Board
 from tfllm.models import DecoderLM
 from tfllm.objectives import get_objective
 from tfllm.training import EarlyStopping, Trainer, TrainingDiverged, WarmupDecay, make_optimizer
@@ -180,31 +181,14 @@ def test_an_empty_evaluation_set_fails_before_training(tmp_path):
 
 
 def test_profiled_steps_open_in_tensorboards_profile_tab(tmp_path):
-    import gzip
-    import json
-    import urllib.request
-
-    from tensorboard import default, program
-
     t = trainer(dataset(4).repeat(), str(tmp_path), steps=4, profile_steps=(2, 3))
     t.train()
     t.close()
-    board = program.TensorBoard(plugins=default.get_plugins())
-    board.configure(argv=[None, "--logdir", str(tmp_path / "tensorboard"), "--port", "0",
-                          "--load_fast", "false"])
-    url = board.launch()
-
-    def get(route):
-        with urllib.request.urlopen(url + route) as response:
-            body = response.read()
-            if response.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-        return json.loads(body)
-
-    listing = get("data/plugins_listing")["profile"]
+    board = Board(tmp_path / "tensorboard")
+    listing = board.get("data/plugins_listing")["profile"]
     assert listing["enabled"]  # the plugin itself, not the "the profiler has moved" page
     assert listing["loading_mechanism"]["module_path"] == "/data/plugin/profile/index.js"
-    runs = get("data/plugin/profile/runs")
+    runs = board.get("data/plugin/profile/runs")
     assert len(runs) == 1  # one profiled window
-    tools = get(f"data/plugin/profile/run_tools?run={runs[0]}")
+    tools = board.get(f"data/plugin/profile/run_tools?run={runs[0]}")
     assert "trace_viewer@" in tools and "overview_page" in tools, tools

@@ -6,7 +6,7 @@ Workdir layout (everything a later binary needs to rebuild the run):
     <workdir>/model.json         {"class": ..., "config": model.get_config()}
     <workdir>/tokenizer/         the tokenizer (trained once, then loaded)
     <workdir>/checkpoints/       tf.train.CheckpointManager files
-    <workdir>/tensorboard/       TensorBoard events
+    <workdir>/tensorboard/       TensorBoard events (tfllm-evaluate: the run tensorboard/eval)
 """
 
 import ast
@@ -17,6 +17,8 @@ import sys
 
 from absl import app, flags
 from ml_collections import config_flags
+
+from tfllm.bin import native_log
 
 FLAGS = flags.FLAGS
 
@@ -40,7 +42,10 @@ def define_flags(config_required=True):
 
 
 def run(main):
-    """absl.app.run(main), with bad input reported as one line on stderr and exit status 1."""
+    """absl.app.run(main), with bad input reported as one line on stderr and exit status 1
+    (and native libraries' known harmless log lines dropped from stderr)."""
+    native_log.filter_stderr()
+
     def guarded(argv):
         if len(argv) > 1:
             fail(f"unexpected arguments {argv[1:]}")

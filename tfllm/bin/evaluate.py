@@ -1,13 +1,15 @@
-"""tfllm-evaluate: evaluate a trained workdir; writes <workdir>/eval/metrics.json and TensorBoard.
+"""tfllm-evaluate: evaluate a trained workdir into <workdir>/eval/metrics.json and TensorBoard.
 
     tfllm-evaluate --workdir=runs/lm_small [--config=configs/lm_small.py]
 
 The config defaults to <workdir>/config.json. config.evaluation.mode picks the
 evaluation: "lm" (perplexity and token accuracy on config.evaluation.split), "seq2seq"
 (BLEU and ROUGE-L of decoded test pairs), "classification" (accuracy, macro/micro
-P/R/F1 and the confusion matrix of config.data.<split>_file, also a TensorBoard image
-under <workdir>/tensorboard/eval) or "phf" (tfllm.evaluation.phf.evaluate: misalignment
-scores of samples; KL from the MLE model of config.evaluation.reference_workdir if set).
+P/R/F1 and the confusion matrix of config.data.<split>_file, also as an image) or "phf"
+(tfllm.evaluation.phf.evaluate: misalignment scores of samples; KL from the MLE model of
+config.evaluation.reference_workdir if set). TensorBoard gets the metrics in the run
+<workdir>/tensorboard/eval, below the training run, so the hparams dashboard shows them
+beside the run's hyperparameters.
 """
 
 import os
@@ -105,13 +107,14 @@ def main(argv):
                          "'classification' or 'phf'")
     out = os.path.join(FLAGS.workdir, "eval")
     common.write_json(os.path.join(out, "metrics.json"), metrics)
-    from tfllm.training.summaries import Summaries
+    if mode != "phf":  # phf.evaluate wrote its phf/* scalars there already
+        from tfllm.training.summaries import Summaries
 
-    summaries = Summaries(out)
-    step = int(common.checkpoint_step(FLAGS.workdir))
-    summaries.scalars(step, {f"eval/{k}": v for k, v in metrics.items()
-                             if isinstance(v, (int, float))})
-    summaries.close()
+        summaries = Summaries(os.path.join(FLAGS.workdir, "tensorboard", "eval"))
+        summaries.scalars(int(common.checkpoint_step(FLAGS.workdir)),
+                          {f"eval/{k}": v for k, v in metrics.items()
+                           if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        summaries.close()
     for key, value in sorted(metrics.items()):
         print(f"{key}: {value}")
     print(f"wrote {os.path.join(out, 'metrics.json')}")

@@ -15,33 +15,39 @@ from tfllm.data import sources
 _AUTOTUNE = tf.data.AUTOTUNE
 
 
-def read_examples(path, text_field="text", label_field="label", errors="strict"):
-    """(text, label) pairs from a TSV (text <tab> label) or JSONL file."""
+def read_examples(path, text_field="text", label_field="label", errors="strict",
+                  line_numbers=False):
+    """(text, label) pairs from a TSV (text <tab> label) or JSONL file ((line number,
+    (text, label)) pairs if `line_numbers`)."""
     extension = os.path.splitext(path)[1].lower()
     if extension in (".tsv", ".txt"):
-        return list(sources.read_tsv(path, 2, errors=errors))
-    if extension in (".jsonl", ".json"):
-        return [(r[text_field], r[label_field])
-                for r in sources.read_jsonl(path, (text_field, label_field), errors)]
-    raise ValueError(f"{path}: unknown examples format {extension!r}; expected .tsv, .txt "
-                     f"or .jsonl")
+        numbered = sources.read_tsv(path, 2, errors=errors, line_numbers=True)
+    elif extension in (".jsonl", ".json"):
+        numbered = ((n, (r[text_field], r[label_field])) for n, r in sources.read_jsonl(
+            path, (text_field, label_field), errors, line_numbers=True))
+    else:
+        raise ValueError(f"{path}: unknown examples format {extension!r}; expected .tsv, "
+                         f".txt or .jsonl")
+    return [pair if line_numbers else pair[1] for pair in numbered]
 
 
-def label_ids(labels, label_names=None, where="examples"):
+def label_ids(labels, label_names=None, locations=None):
     """Maps labels to ints: by `label_names` order, ints as given, else sorted names.
 
     A label is a class name (str) or a class id (int >= 0); floats, booleans and
-    other types are an error naming `where` and the example.
+    other types are an error naming the example's location (`locations[i]`, e.g.
+    "file.tsv:3"; default "example i").
     Returns (ids, label_names or None).
     """
     labels = list(labels)
+    where = list(locations) if locations is not None else [
+        f"example {i}" for i in range(len(labels))]
     for i, label in enumerate(labels):
         if isinstance(label, bool) or not isinstance(label, (str, int, np.integer)):
-            raise ValueError(f"{where}: example {i}: label {label!r} is a "
-                             f"{type(label).__name__}; labels are class names (str) or "
-                             f"class ids (int)")
+            raise ValueError(f"{where[i]}: label {label!r} is a {type(label).__name__}; "
+                             f"labels are class names (str) or class ids (int)")
         if not isinstance(label, str) and label < 0:
-            raise ValueError(f"{where}: example {i}: label {label} is negative")
+            raise ValueError(f"{where[i]}: label {label} is negative")
     if label_names is None and all(not isinstance(x, str) for x in labels):
         return [int(x) for x in labels], None
     names = list(label_names) if label_names is not None else sorted(set(map(str, labels)))
@@ -49,8 +55,7 @@ def label_ids(labels, label_names=None, where="examples"):
     ids = []
     for i, label in enumerate(labels):
         if str(label) not in index:
-            raise ValueError(f"{where}: example {i}: label {label!r} not in label_names "
-                             f"{names}")
+            raise ValueError(f"{where[i]}: label {label!r} not in label_names {names}")
         ids.append(index[str(label)])
     return ids, names
 
@@ -66,12 +71,17 @@ def make_classification_dataset(examples_or_path, tokenizer, sequence_length, ba
             sorted distinct labels of these examples (pass `label_names` to keep the
             mapping fixed across splits).
     """
-    examples = (read_examples(examples_or_path) if isinstance(examples_or_path, str)
-                else list(examples_or_path))
-    if not examples:
-        raise ValueError("make_classification_dataset: no examples (empty corpus)")
-    where = examples_or_path if isinstance(examples_or_path, str) else "examples"
-    ids, _ = label_ids([label for _, label in examples], label_names, where)
+    if isinstance(examples_or_path, str):
+        numbered = read_examples(examples_or_path, line_numbers=True)
+        if not numbered:
+            raise ValueError(f"{examples_or_path}: no examples (empty file)")
+        locations = [f"{examples_or_path}:{n}" for n, _ in numbered]
+        examples = [example for _, example in numbered]
+    else:
+        examples, locations = list(examples_or_path), None
+        if not examples:
+            raise ValueError("make_classification_dataset: no examples (empty list)")
+    ids, _ = label_ids([label for _, label in examples], label_names, locations)
     encoded = tokenizer.encode([text for text, _ in examples])
     tokens = np.full((len(examples), sequence_length), tokenizer.pad_id, np.int32)
     real = np.zeros((len(examples), sequence_length), bool)

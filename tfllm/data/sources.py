@@ -110,8 +110,9 @@ def read_jsonl(path, fields, errors="strict", line_numbers=False):
         yield (number, record) if line_numbers else record
 
 
-def read_tsv(path, num_columns=2, min_columns=None, errors="strict"):
-    """Yields the first `num_columns` tab-separated columns of each non-blank line.
+def read_tsv(path, num_columns=2, min_columns=None, errors="strict", line_numbers=False):
+    """Yields the first `num_columns` tab-separated columns of each non-blank line
+    ((line number, columns) pairs if `line_numbers`).
 
     Tatoeba/Anki exports carry extra columns (ids, attribution); they are dropped.
 
@@ -131,7 +132,8 @@ def read_tsv(path, num_columns=2, min_columns=None, errors="strict"):
         if len(columns) < min_columns:
             raise ValueError(f"{path}:{number}: expected at least {min_columns} "
                              f"tab-separated columns, got {len(columns)}")
-        yield tuple(columns[:num_columns])
+        columns = tuple(columns[:num_columns])
+        yield (number, columns) if line_numbers else columns
 
 
 def load_tfds(name, split="train", text_key="text"):

@@ -59,14 +59,17 @@ class Summaries:
             for tag, value in values.items():
                 tf.summary.histogram(tag, value)
 
-    def hparams(self, config, metric_tags):
-        """Records `config` (a flat dict) as this run's hyperparameters."""
+    def hparams(self, config):
+        """Records `config` (a flat dict) as this run's hyperparameters.
+
+        No experiment config is written, so TensorBoard's hparams dashboard takes as
+        metrics every scalar of this run and of the runs below it, including
+        `tfllm-evaluate`'s in `<logdir>/eval` written after training.
+        """
         if not self.enabled:
             return
         flat = {key: hparam_value(value) for key, value in sorted(config.items())}
         with self.writer.as_default():
-            hp.hparams_config(hparams=[hp.HParam(key) for key in flat],
-                              metrics=[hp.Metric(tag) for tag in metric_tags])
             hp.hparams(flat, trial_id=self.logdir)
 
     def trace_on(self):

@@ -323,7 +323,7 @@ class Trainer:
             raise ValueError("the evaluation dataset is empty (fewer examples than one "
                              "batch?); found before training")
         if self.hparams:
-            self.summaries.hparams(self.hparams, ["train/loss", "eval/loss", "eval/perplexity"])
+            self.summaries.hparams(self.hparams)
         iterator = iter(inputs.distribute(self.strategy, self.train_data,
                                           self.accumulation_steps, skip_steps=start))
         bar = tqdm(total=self.total_steps, initial=start, dynamic_ncols=True,

@@ -1,0 +1,69 @@
+"""Drops known harmless lines that TensorFlow's and tensorflow-text's C++ code log to stderr.
+
+Some native libraries log without heeding TF_CPP_MIN_LOG_LEVEL or Python's logging:
+tensorflow-text's copy of sentencepiece writes `normalizer.cc(51) LOG(INFO)
+precompiled_charsmap is empty` for every model without a normalization table (ours use
+identity normalization), and oneDNN writes an ERROR line about DT_BOOL on the first
+boolean op it considers. The binaries route file descriptor 2 through a pipe and drop
+exactly those lines; everything else (progress bars, tracebacks, other native errors)
+passes through unchanged.
+"""
+
+import atexit
+import os
+import re
+import select
+import threading
+
+NOISE = (
+    re.compile(rb"normalizer\.cc\(\d+\) LOG\(INFO\) precompiled_charsmap is empty"),
+    re.compile(rb"E\d{4} [\d:. ]+\d+ util\.cc:\d+\] oneDNN supports DT_BOOL only on "
+               rb"platforms with AVX-512"),
+)
+
+
+def without_noise(line):
+    """A complete stderr line (bytes, without its newline) as it is passed on: unchanged
+    with its newline, or cut before a NOISE line that follows a progress bar on it."""
+    for pattern in NOISE:
+        found = pattern.search(line)
+        if found:
+            return line[:found.start()]
+    return line + b"\n"
+
+
+def _forward(read_fd, out_fd, wait=0.05):
+    """Copies read_fd to out_fd line by line without NOISE; a partial line (a progress
+    bar, or a log line written in pieces) goes on once nothing more came for `wait` s."""
+    pending = b""
+    while True:
+        if pending and not select.select([read_fd], [], [], wait)[0]:
+            os.write(out_fd, pending)
+            pending = b""
+            continue
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk:
+            break
+        *lines, pending = (pending + chunk).split(b"\n")
+        out = b"".join(without_noise(line) for line in lines)
+        if out:
+            os.write(out_fd, out)
+    if pending:
+        os.write(out_fd, without_noise(pending).removesuffix(b"\n"))
+    os.close(read_fd)
+
+
+def filter_stderr():
+    """Points file descriptor 2 at a pipe whose reader drops NOISE lines; undone at exit."""
+    original = os.dup(2)
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    reader = threading.Thread(target=_forward, args=(read_fd, original), daemon=True)
+    reader.start()
+
+    def restore():
+        os.dup2(original, 2)  # closes the pipe's last writer here: the reader ends
+        reader.join(timeout=5)
+
+    atexit.register(restore)
