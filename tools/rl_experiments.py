@@ -6,6 +6,7 @@
     .venv/bin/python tools/rl_experiments.py --step=dpo        # DPO on the same pairs
     .venv/bin/python tools/rl_experiments.py --step=pep8       # PPO on the pycodestyle reward
     .venv/bin/python tools/rl_experiments.py --step=pep8_compare  # re-read the PHF metrics
+    .venv/bin/python tools/rl_experiments.py --step=compare    # every agent on sentiment
     .venv/bin/python tools/rl_experiments.py --step=report     # docs/results/rl.md + rl.png
 
 Prerequisite: the LM of configs/rl_sentiment_lm.py in <runs>/<lm> (tfllm-pretrain), and for
@@ -26,7 +27,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "docs", "results", "rl.json")
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("step", None, ["bench", "sentiment", "reward", "dpo", "pep8",
-                                 "pep8_compare", "report"],
+                                 "pep8_compare", "compare", "report"],
                   "which experiment", required=True)
 flags.DEFINE_string("runs", os.path.join(REPO, "runs"), "folder of the run workdirs")
 flags.DEFINE_string("lm", "rl_sentiment_lm", "LM workdir (under --runs) for sentiment/reward")
@@ -46,6 +47,16 @@ flags.DEFINE_float("min_margin", 0.0, "dpo step: drop pairs whose scorer rewards
                    "this or less (tfllm.rl.preferences.drop_near_ties)")
 flags.DEFINE_string("tag", "", "suffix of the workdir and results key (a second run)")
 flags.DEFINE_list("overrides", [], "extra --config.x=y flags for the binary of the step")
+# The method comparison, fixed before its runs: configs/rl_sentiment.py as it is (PPO's
+# tuned settings: lr 1e-4, kl_coef 0.2, whitened rewards, 4 epochs where a method has
+# epochs, 90 iterations of 64 episodes of up to 64 tokens), only the agent differs.
+COMPARED = {
+    "ppo": [],
+    "reinforce": ["agent.name=reinforce"],
+    "grpo": ["agent.name=grpo", "agent.group_size=8"],
+    "rloo": ["agent.name=rloo", "agent.group_size=8"],
+}
+flags.DEFINE_list("methods", list(COMPARED), "compare step: the methods to run")
 
 
 def merge(key, value):
@@ -133,6 +144,24 @@ def sentiment():
     merge("ppo_sentiment" + FLAGS.tag, result)
 
 
+def compare():
+    """Each method of COMPARED from the same LM on the same prompts and budget."""
+    lm = os.path.join(FLAGS.runs, FLAGS.lm)
+    for method in FLAGS.methods:
+        workdir = os.path.join(FLAGS.runs, "rl_compare", method + FLAGS.tag)
+        command, seconds = run_binary(
+            "tfllm.bin.rl_finetune", "configs/rl_sentiment.py", workdir,
+            f"--config.init_from={lm}", *[f"--config.{o}" for o in COMPARED[method]])
+        result = rl_result(workdir, command, seconds)
+        result["method"] = method
+        config = read_json(os.path.join(workdir, "config.json"))
+        result["episodes"] = result["iterations"] * config["driver"]["num_episodes"]
+        result["overrides"] = COMPARED[method] + FLAGS.overrides
+        result["target_met"] = result["gain_in_initial_std"] >= 2 and \
+            result["final"]["kl_to_reference"] <= 10
+        merge(f"compare_{method}{FLAGS.tag}", result)
+
+
 def read_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
@@ -148,7 +177,7 @@ def pep8():
     and conditional models' own eval/metrics.json."""
     import shutil
 
-    mle, conditional = os.path.join(FLAGS.phf, "mle"), os.path.join(FLAGS.phf, "conditional")
+    mle = os.path.join(FLAGS.phf, "mle")
     workdir = os.path.join(FLAGS.runs, "rl_pep8" + FLAGS.tag)
     command, seconds = run_binary("tfllm.bin.rl_finetune", "configs/rl_pep8.py", workdir,
                                   f"--config.init_from={mle}")
@@ -277,9 +306,59 @@ def _fmt(value, digits=3):
         else str(value)
 
 
+def comparison_table(results):
+    """Markdown table of the compare step's runs (one LM, prompts and budget)."""
+    keys = sorted(k for k in results if k.startswith("compare_"))
+    if not keys:
+        return []
+    lines = ["## Methods compared on sentiment", "",
+             "One LM, the same held-out prompts and the same sampled budget for every "
+             "method (`--step=compare`: configs/rl_sentiment.py with only the agent "
+             "changed). Gain in units of the initial policy's held-out reward std; "
+             "target: gain >= 2 at KL <= 10 nats. The curves: rl_compare.png.", "",
+             "| method | overrides | iterations | episodes | reward before (std) | "
+             "reward after | gain (std) | KL (nats) | response length (last batch) | "
+             "target met | seconds |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for key in keys:
+        r = results[key]
+        last = r["history"][-1] if r.get("history") else {}
+        lines.append(
+            f"| {r['method']} | {' '.join(r['overrides']) or '(config)'} | {r['iterations']} | "
+            f"{r['episodes']} | {_fmt(r['initial']['mean_reward'])} "
+            f"({_fmt(r['initial']['reward_std'])}) | {_fmt(r['final']['mean_reward'])} | "
+            f"{_fmt(r['gain_in_initial_std'])} | {_fmt(r['final']['kl_to_reference'])} | "
+            f"{_fmt(last.get('response_length'))} | {r['target_met']} | "
+            f"{_fmt(r['seconds'], 4)} |")
+    return lines + [""]
+
+
+def plot_comparison(results, plt):
+    """rl_compare.png: training-batch reward gain against KL to the reference, and over
+    iterations, one line per compared method."""
+    keys = sorted(k for k in results if k.startswith("compare_"))
+    if not keys:
+        return
+    fig, (by_kl, by_iteration) = plt.subplots(1, 2, figsize=(11, 4))
+    for key in keys:
+        r = results[key]
+        start, std = r["initial"]["mean_reward"], max(r["initial"]["reward_std"], 1e-9)
+        gain = [(h["mean_reward"] - start) / std for h in r["history"]]
+        by_kl.plot([h["kl_to_reference"] for h in r["history"]], gain, label=r["method"])
+        by_iteration.plot([h["iteration"] for h in r["history"]], gain, label=r["method"])
+    by_kl.axvline(10.0, color="grey", linestyle=":")
+    by_kl.axhline(2.0, color="grey", linestyle=":")
+    by_kl.set_xlabel("KL to the reference (nats per episode, training batch)")
+    by_kl.set_ylabel("reward gain (initial held-out std)")
+    by_iteration.set_xlabel("iteration")
+    by_kl.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(REPO, "docs", "results", "rl_compare.png"), dpi=70)
+
+
 def summary_tables(results):
-    """Markdown tables: every PPO run, every pairwise-accuracy run, the PEP8 comparison."""
-    lines = ["## PPO runs", "",
+    """Markdown tables: the method comparison, every PPO run, every pairwise-accuracy
+    run, the PEP8 comparison."""
+    lines = comparison_table(results) + ["## PPO runs", "",
              "Held-out prompts (eval episodes of the collect policy, temperature 1), before "
              "and after training. Gain in units of the initial policy's reward std; target "
              "(sentiment): gain >= 2 at KL <= 10 nats.", "",
@@ -352,6 +431,7 @@ def report():
         axes[1][column].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(REPO, "docs", "results", "rl.png"), dpi=70)
+    plot_comparison(results, plt)
     lines = ["# RL and preference-learning results", "",
              "Generated by `tools/rl_experiments.py --step=report` from `rl.json` "
              "(commands and full histories there). CPU-only, 2 cores shared with other "
@@ -360,7 +440,7 @@ def report():
     lines += ["## Notes", ""] + [f"- {note}" for note in results.get("notes", [])] + [""]
     lines += ["![reward and KL curves](rl.png)", ""]
     for key in ["rollout_bench"] + runs + sorted(
-            k for k in results if k.startswith(("reward_model", "dpo_"))):
+            k for k in results if k.startswith(("compare_", "reward_model", "dpo_"))):
         value = {k: v for k, v in results[key].items()
                  if k not in ("history", "phf_results", "final_samples")}
         lines += [f"## {key}", "", "```json", json.dumps(value, indent=2, sort_keys=True),
@@ -375,7 +455,7 @@ def report():
 def main(argv):
     del argv
     {"bench": bench, "sentiment": sentiment, "reward": reward, "dpo": dpo, "pep8": pep8,
-     "pep8_compare": pep8_compare, "report": report}[FLAGS.step]()
+     "pep8_compare": pep8_compare, "compare": compare, "report": report}[FLAGS.step]()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from tests.bin.binaries import FLAGS, PROMPTS, QUIET, ROOT, SEQ2SEQ, TINY, call, parse, script
 from tests.tensorboard_server import Board
-from tfllm.bin import common, evaluate, finetune, pretrain
+from tfllm.bin import common, evaluate, finetune, generate, pretrain
 
 
 def test_help_and_one_line_errors(tmp_path):
@@ -58,6 +58,20 @@ def pretrained(tmp_path_factory):
     workdir = str(tmp_path_factory.mktemp("pretrain"))
     call(pretrain.main, f"--config={TINY}", f"--workdir={workdir}", *QUIET)
     return workdir
+
+
+def test_a_tokenizer_from_another_run_is_refused(pretrained, tmp_path):
+    from tfllm.tokenizers import Tokenizer
+
+    workdir = tmp_path / "swapped"
+    shutil.copytree(pretrained, workdir)
+    shutil.rmtree(workdir / "tokenizer")
+    Tokenizer.train([], None, kind="byte", control_tokens=("<|x|>",)).save(
+        str(workdir / "tokenizer"))
+    for main, args in ((generate.main, ["--prompt=def "]), (evaluate.main, [])):
+        with pytest.raises(ValueError, match=r"swapped: the model has 261 token ids but "
+                                             r"its tokenizer 262: a tokenizer from another"):
+            call(main, f"--workdir={workdir}", *args)
 
 
 def test_pretrain_then_generate_and_evaluate_from_the_workdir(pretrained, capsys):
@@ -321,3 +335,19 @@ def test_conditional_run_prints_and_logs_control_token_samples(tmp_path, capsys)
         assert re.findall(r"\*\*sample (\d)\*\* · pep8 score", markdown) == ["0", "1", "2"]
         shown = re.findall(r"pep8 score ([\d.]+)", markdown)[:2]
         assert [float(x) for x in shown] == pytest.approx(printed[control], abs=1e-4)
+
+
+def test_an_error_in_traced_code_keeps_its_informative_line():
+    @tf.function
+    def step(x):
+        if x.shape[0] > 2:
+            raise ValueError("token_ids has length 4096, over max_sequence_length 32")
+        return x
+
+    with pytest.raises(ValueError) as raised:
+        step(tf.zeros([4]))
+    assert str(raised.value).startswith("in user code:")
+    assert common.one_line(raised.value) == \
+        "ValueError: token_ids has length 4096, over max_sequence_length 32"
+    assert common.one_line(ValueError("first\nsecond")) == "first"
+    assert common.one_line(KeyError()) == "KeyError"

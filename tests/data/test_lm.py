@@ -65,7 +65,6 @@ def test_packing_conserves_tokens_and_aligns_scores(docs):
 
 def test_packing_many_random_documents():
     rng = np.random.default_rng(0)
-    tok = Tokenizer.train([], None, kind="byte")
     docs = [([("xy z\n" * int(rng.integers(0, 5)))[:int(rng.integers(0, 20))]
               for _ in range(int(rng.integers(1, 5)))], None) for _ in range(60)]
     docs = [(segs, rng.random(len(segs)).astype(np.float32).tolist()) for segs, _ in docs]

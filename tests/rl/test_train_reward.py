@@ -75,6 +75,13 @@ def test_trains_reward_model_usable_as_reward_fn(tmp_path, repo_root, backbone):
     reward = reward_fn_from_workdir(str(workdir))
     good, bad = reward(["It is great", "It is nice"]), reward(["It is awful", "It is sad"])
     assert min(good) > max(bad)
+    if backbone == "decoder_lm":  # a rerun with another model leaves the workdir as it was
+        written = {name: (workdir / name).read_bytes() for name in ("config.json", "model.json")}
+        out = run_binary(repo_root, f"--workdir={workdir}", f"--config.pairs.file={path}",
+                         "--config.model.num_layers=2", config=config)
+        assert out.returncode == 1
+        assert "holds a run with a different model" in out.stderr.strip().splitlines()[-1]
+        assert written == {name: (workdir / name).read_bytes() for name in written}
 
 
 def test_unknown_backbone_is_an_error(repo_root):

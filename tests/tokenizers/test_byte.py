@@ -1,5 +1,6 @@
 import hypothesis
 import hypothesis.strategies as st
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -70,6 +71,25 @@ def test_bad_input(tmp_path):
         Tokenizer.train([], None, kind="byte", control_tokens=("<a>", "<a>"))
     with pytest.raises(ValueError, match="missing"):
         Tokenizer.load(str(tmp_path))
+    tok = Tokenizer.train([], None, kind="byte")
+    for ids, message in (([104.7, 105.0], "ids must be integers, got 104.7"),
+                         (np.array([104.0]), "ids must be integers, got 104.0"),
+                         ([True], "ids must be integers, got True"),
+                         ([-3], r"id -3 out of range \[0, 261\)"),
+                         ([261], r"id 261 out of range")):
+        with pytest.raises(ValueError, match=message):
+            tok.decode(ids)
+
+
+def test_a_model_of_another_vocabulary_is_refused():
+    import types
+
+    tok = Tokenizer.train([], None, kind="byte")
+    tok.check_model(types.SimpleNamespace(vocabulary_size=tok.vocabulary_size))
+    for size in (tok.vocabulary_size - 1, tok.vocabulary_size + 64):
+        with pytest.raises(ValueError, match=rf"runs/x: the model has {size} token ids but "
+                                             rf"its tokenizer 261: a tokenizer from another"):
+            tok.check_model(types.SimpleNamespace(vocabulary_size=size), "runs/x")
 
 
 def test_training_texts_from_files_dirs_and_globs(tmp_path):

@@ -192,3 +192,11 @@ def test_profiled_steps_open_in_tensorboards_profile_tab(tmp_path):
     assert len(runs) == 1  # one profiled window
     tools = board.get(f"data/plugin/profile/run_tools?run={runs[0]}")
     assert "trace_viewer@" in tools and "overview_page" in tools, tools
+
+
+def test_perplexity_only_where_the_objective_reports_a_token_loss():
+    from tfllm.training.trainer import with_perplexity
+
+    assert with_perplexity({"loss": 0.7, "accuracy": 0.5}) == {"loss": 0.7, "accuracy": 0.5}
+    assert with_perplexity({"loss": 9.0, "token_loss": 1.0})["perplexity"] == \
+        pytest.approx(math.e)

@@ -56,7 +56,7 @@ def run(main):
         try:
             main(argv)
         except (ValueError, KeyError, AttributeError, OSError, TrainingDiverged) as e:
-            fail(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
+            fail(one_line(e))
 
     from absl import logging
 
@@ -78,6 +78,16 @@ def run(main):
             fail(flag_error_message(e, argv))
 
     app.run(guarded, flags_parser=parse)
+
+
+def one_line(error):
+    """The informative line of an error's message: its first, or for an error raised in
+    a traced TensorFlow function (whose message starts "in user code:" and the trace) the
+    last, which says what was wrong."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    return lines[-1] if lines[0] == "in user code:" else lines[0]
 
 
 def flag_error_message(error, argv):
@@ -311,11 +321,13 @@ def write_run_metadata(workdir, config, model):
     only in part, and its files would stop describing them.
     """
     def shape(spec):
-        # Keras numbers unnamed models per process ("decoder_lm_42"); the dtype policy
-        # and trainability do not change what the checkpoints hold.
-        return {"class": spec.get("class"),
-                "config": {k: v for k, v in spec.get("config", {}).items()
-                           if k not in ("name", "dtype", "trainable")}}
+        # Keras numbers unnamed models per process ("decoder_lm_42"), also inside a
+        # nested backbone's config; the dtype policy and trainability do not change what
+        # the checkpoints hold.
+        if isinstance(spec, dict):
+            return {k: shape(v) for k, v in spec.items()
+                    if k not in ("name", "dtype", "trainable")}
+        return spec
 
     model_spec = json.loads(json.dumps({"class": type(model).__name__,
                                         "config": model.get_config()}, default=str))
@@ -348,6 +360,16 @@ def load_model(workdir):
          "registered_name": f"tfllm>{spec['class']}"})
     restore_model(os.path.join(workdir, "checkpoints"), model)
     return model
+
+
+def load_model_and_tokenizer(workdir):
+    """The workdir's model (`load_model`) and tokenizer, checked to belong together."""
+    from tfllm.tokenizers import Tokenizer
+
+    model = load_model(workdir)
+    tokenizer = Tokenizer.load(os.path.join(workdir, "tokenizer"))
+    tokenizer.check_model(model, workdir)
+    return model, tokenizer
 
 
 # --------------------------------------------------------------------------- training
@@ -414,6 +436,7 @@ def train_and_report(config, strategy, workdir, tokenizer, model, objective, tra
     training binaries."""
     trainer = make_trainer(config, strategy, workdir, model, objective, train_data, eval_data,
                            sample=sample_fn(config, tokenizer), scorer=scorer)
+    tokenizer.check_model(trainer.model, workdir)
     write_run_metadata(workdir, config, trainer.model)
     result = trainer.train()
     trainer.close()

@@ -81,10 +81,7 @@ def evaluate_classification(config, model, tokenizer, workdir):
 
 def main(argv):
     config = config_of(FLAGS.workdir)
-    from tfllm.tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.load(os.path.join(FLAGS.workdir, "tokenizer"))
-    model = common.load_model(FLAGS.workdir)
+    model, tokenizer = common.load_model_and_tokenizer(FLAGS.workdir)
     mode = config.evaluation.get("mode", "lm")
     if mode == "lm":
         from tfllm.evaluation.lm_metrics import evaluate_lm

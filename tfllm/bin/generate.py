@@ -5,7 +5,6 @@
     tfllm-generate --workdir=runs/chat --interactive     # chat REPL with history
 """
 
-import os
 import sys
 
 from absl import flags
@@ -80,13 +79,10 @@ def chat(model, tokenizer):
 
 
 def main(argv):
-    from tfllm.tokenizers import Tokenizer
-
     from tfllm.models import Seq2SeqTransformer
 
-    model = common.load_model(FLAGS.workdir)
+    model, tokenizer = common.load_model_and_tokenizer(FLAGS.workdir)
     seq2seq = isinstance(model, Seq2SeqTransformer)
-    tokenizer = Tokenizer.load(os.path.join(FLAGS.workdir, "tokenizer"))
     if FLAGS.interactive:
         try:
             chat(model, tokenizer)

@@ -54,10 +54,8 @@ def load_pairs(config, workdir):
         raise ValueError("config.pairs: give a pairs file, or a scorer and sample_from (an "
                          "LM workdir)")
     from tfllm.feedback import get_scorer
-    from tfllm.tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.load(os.path.join(pairs.sample_from, "tokenizer"))
-    model = common.load_model(pairs.sample_from)
+    model, tokenizer = common.load_model_and_tokenizer(pairs.sample_from)
     scorer = get_scorer(pairs.scorer, **dict(pairs.scorer_options))
     out = []
     for split, count in (("train", pairs.num_prompts), ("validation", pairs.num_validation)):
@@ -96,7 +94,6 @@ def main(argv):
     strategy = common.make_strategy(config)
     workdir = FLAGS.workdir
     os.makedirs(workdir, exist_ok=True)
-    common.write_json(os.path.join(workdir, "config.json"), config.to_dict())
     from tfllm.data.prompts import make_preference_dataset
     from tfllm.models import RewardModel
     from tfllm.objectives import get_objective
@@ -124,11 +121,13 @@ def main(argv):
     def build():
         backbone = (common.load_model(config.init_from) if config.init_from
                     else common.build_model(config, tokenizer.vocabulary_size))
+        tokenizer.check_model(backbone, config.init_from or workdir)
         return RewardModel(backbone)
 
     objective = get_objective(config.objective.name, **dict(config.objective.options))
     trainer = common.make_trainer(config, strategy, workdir, build, objective, train_data,
                                   eval_data)
+    common.write_run_metadata(workdir, config, trainer.model)
     result = trainer.train()
     trainer.close()
     if trainer.chief:

@@ -77,9 +77,7 @@ class TextGenerationFunction:
     """
 
     def __init__(self, model, tokenizer, add_bos=True, preference=None):
-        if tokenizer.vocabulary_size > model.vocabulary_size:
-            raise ValueError(f"tokenizer has {tokenizer.vocabulary_size} ids, the model only "
-                             f"{model.vocabulary_size}")
+        tokenizer.check_model(model, "TextGenerator")
         self.model = model
         self.tokenizer = tokenizer
         self.seq2seq = hasattr(model, "encode")

@@ -222,6 +222,15 @@ class Tokenizer(tf.Module):
         return None
 
     # ----------------------------------------------------------- Python API
+    def check_model(self, model, where="model"):
+        """ValueError unless `model` (anything with `vocabulary_size`) has one embedding
+        row per id of this tokenizer: a tokenizer from another run is an error, not text
+        from the wrong ids."""
+        size = getattr(model, "vocabulary_size", None)
+        if size is not None and size != self.vocabulary_size:
+            raise ValueError(f"{where}: the model has {size} token ids but its tokenizer "
+                             f"{self.vocabulary_size}: a tokenizer from another run?")
+
     def encode(self, strings, add_bos=False, add_eos=False):
         """Encodes a str to list[int], or a list of str to list[list[int]]."""
         single = isinstance(strings, str)
@@ -258,6 +267,8 @@ class Tokenizer(tf.Module):
         names = list(self.special_token_ids)
         parts, run = [], []
         for i in ids:
+            if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+                raise ValueError(f"decode: ids must be integers, got {i!r}")
             i = int(i)
             if not 0 <= i < size:
                 raise ValueError(f"decode: id {i} out of range [0, {size})")

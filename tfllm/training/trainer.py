@@ -44,9 +44,12 @@ def check_rows_fit(model, dataset, name):
                              f"length or raise config.model.max_sequence_length)")
 
 
-def _perplexity(values):
-    nll = values.get("token_loss", values["loss"])
-    return math.exp(min(float(nll), 700.0))
+def with_perplexity(values):
+    """`values` plus perplexity = exp(token_loss) where the objective reports a token loss
+    (DPO's or a classifier's loss is not a per-token negative log-likelihood)."""
+    if "token_loss" not in values:
+        return values
+    return {**values, "perplexity": math.exp(min(float(values["token_loss"]), 700.0))}
 
 
 class Trainer:
@@ -266,9 +269,8 @@ class Trainer:
             raise ValueError("the evaluation dataset is empty (fewer examples than one batch?)")
         # Means over batches, except "tokens": the number of tokens evaluated (as in
         # tfllm-evaluate), not a per-batch mean.
-        values = {key: value if key == "tokens" else value / count
-                  for key, value in totals.items()}
-        values["perplexity"] = _perplexity(values)
+        values = with_perplexity({key: value if key == "tokens" else value / count
+                                  for key, value in totals.items()})
         return {f"eval/{key}": value for key, value in values.items()}
 
     def restore(self):
@@ -367,7 +369,7 @@ class Trainer:
                               # "tokens" (per batch, nearly constant) is in tokens_per_s.
                               **{k: float(v) for k, v in out["metrics"].items()
                                  if k != "tokens"}}
-                    values["perplexity"] = _perplexity(values)
+                    values = with_perplexity(values)
                     self.summaries.scalars(step, {f"train/{k}": v for k, v in values.items()})
                 if histograms:
                     self._log_histograms(step, out["gradients"])
