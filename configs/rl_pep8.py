@@ -26,7 +26,10 @@ def get_config():
         name="ppo", learning_rate=1e-3, num_epochs=4, clip_ratio=0.2, td_lambda=0.95,
         normalize_advantages=True, kl_coef=0.05, kl_target=6.0, kl_horizon=10000,
         whiten_rewards=True, entropy_coef=0.0, value_coef=0.5, gamma=1.0, temperature=1.0,
-        epsilon=0.0, max_grad_norm=1.0, baseline="mean", group_size=1, scale_rewards=True)
+        epsilon=0.0, max_grad_norm=1.0, baseline="mean", group_size=1, scale_rewards=True,
+        epsilon_final=0.0, epsilon_decay_iterations=0,
+        target="soft", target_update_tau=0.1, target_update_period=1, n_step_update=1,
+        td_loss="huber", replay_capacity=8, updates_per_iteration=4, replay_batch_size=64)
     config.driver = dict(kind="cached", num_episodes=64)
     config.eval = dict(num_episodes=256)
     config.training = dict(iterations=40, seed=0, log_every=5, sample_every=10,

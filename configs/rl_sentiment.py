@@ -21,6 +21,23 @@ clip_ratio as their clipped-ratio steps per batch and epsilon (TRL's defaults: 1
 this config's num_epochs is PPO's 4) and kl_coef as beta: GRPO's k3 loss term, RLOO's
 penalty in the reward. agent.scale_rewards=False: GRPO centres rewards in their group
 without dividing by its std (Dr. GRPO).
+
+Q-learning (tfllm.rl.QLearningAgent: Q(s, .) = V(s) + T log softmax(logits / T), the value
+head plus the LM's log-probabilities, so the collect policy, softmax(Q / temperature) with
+epsilon of uniform random tokens, starts as the LM):
+    --config.agent.name=q [--config.agent.target=hard] [--config.agent.epsilon=0.1]
+agent.target: "soft" (default; V(s') = T logsumexp(Q_target(s', .) / T), soft Q-learning
+(Haarnoja et al. 2017, arXiv:1702.08165), with T = agent.temperature) or "hard"
+(max_a' Q_target(s', a')); the reward is the task reward (whitened per sampled minibatch
+when whiten_rewards) minus kl_coef * the per-token KL to the reference. target_update_tau,
+target_update_period: Polyak averaging of the target network (tau 1 = a periodic copy;
+DqnAgent's argument names); n_step_update: n-step targets; td_loss: "huber" (DqnAgent's
+default) or "squared". Replay: the last replay_capacity iterations' episodes (whole
+episodes, cached driver only), updates_per_iteration minibatches of replay_batch_size
+episodes per iteration. epsilon_final, epsilon_decay_iterations (any agent; 0 = constant):
+epsilon decays linearly from agent.epsilon. These Q defaults (tau 0.1 every step, 8
+iterations of replay, 4 updates of 64 episodes) were not tuned on this task; the toy task
+of tests/rl/test_q_agent.py is what they were checked on.
 """
 
 import ml_collections
@@ -38,7 +55,10 @@ def get_config():
         name="ppo", learning_rate=1e-4, num_epochs=4, clip_ratio=0.2, td_lambda=0.95,
         normalize_advantages=True, kl_coef=0.2, kl_target=6.0, kl_horizon=10000,
         whiten_rewards=True, entropy_coef=0.0, value_coef=0.5, gamma=1.0, temperature=1.0,
-        epsilon=0.0, max_grad_norm=1.0, baseline="mean", group_size=1, scale_rewards=True)
+        epsilon=0.0, max_grad_norm=1.0, baseline="mean", group_size=1, scale_rewards=True,
+        epsilon_final=0.0, epsilon_decay_iterations=0,
+        target="soft", target_update_tau=0.1, target_update_period=1, n_step_update=1,
+        td_loss="huber", replay_capacity=8, updates_per_iteration=4, replay_batch_size=64)
     config.driver = dict(kind="cached", num_episodes=64)
     config.eval = dict(num_episodes=256)
     config.training = dict(iterations=90, seed=0, log_every=5, sample_every=10,

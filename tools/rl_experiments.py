@@ -55,6 +55,7 @@ COMPARED = {
     "reinforce": ["agent.name=reinforce"],
     "grpo": ["agent.name=grpo", "agent.group_size=8"],
     "rloo": ["agent.name=rloo", "agent.group_size=8"],
+    "q": ["agent.name=q"],
 }
 flags.DEFINE_list("methods", list(COMPARED), "compare step: the methods to run")
 

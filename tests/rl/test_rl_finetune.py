@@ -1,4 +1,5 @@
-"""tfllm-rl-finetune: the value head, the group agents' wiring, resuming, a bad config."""
+"""tfllm-rl-finetune: the value head, the group and Q agents' wiring, the epsilon schedule,
+resuming, a bad config."""
 
 import importlib.util
 import json
@@ -11,8 +12,9 @@ import types
 import numpy as np
 import pytest
 
-from tfllm.bin.rl_finetune import finetune, make_agent, make_driver, with_value_head
-from tfllm.rl import CachedSamplingDriver, GRPOAgent, RLOOAgent
+from tfllm.bin.rl_finetune import (epsilon_at, finetune, make_agent, make_driver,
+                                   updates_per_iteration, with_value_head)
+from tfllm.rl import CachedSamplingDriver, GRPOAgent, QLearningAgent, RLOOAgent
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -105,3 +107,30 @@ def test_a_bad_config_leaves_the_workdir_as_it_was(rl_run):
     with pytest.raises(ValueError, match="config.agent.name='bogus'"):
         finetune(config, str(rl_run.workdir))
     assert {name: (rl_run.workdir / name).read_bytes() for name in files} == files
+
+
+
+def test_q_agent_comes_from_the_config_with_the_cached_driver_only(toy):
+    env = toy.make_env()
+    config = sentiment_config(name="q", target="hard", target_update_tau=0.5,
+                              target_update_period=3, n_step_update=2, td_loss="squared")
+    agent = make_agent(config, env, toy.tiny_lm())
+    assert isinstance(agent, QLearningAgent)
+    assert (agent.target, agent.target_update_tau, agent.target_update_period,
+            agent.n_step_update) == ("hard", 0.5, 3, 2)
+    assert isinstance(make_driver(config, lambda i: env, agent, []), CachedSamplingDriver)
+    assert updates_per_iteration(config.agent) == config.agent.updates_per_iteration == 4
+    assert updates_per_iteration(sentiment_config(name="ppo").agent) == 1
+    config.driver.kind = "per_token"
+    with pytest.raises(ValueError, match="needs config.driver.kind='cached'"):
+        make_driver(config, lambda i: env, agent, [])
+
+
+def test_epsilon_decays_linearly_then_stays():
+    agent = sentiment_config(epsilon=0.5, epsilon_final=0.1, epsilon_decay_iterations=4).agent
+    assert [epsilon_at(agent, i) for i in range(6)] == pytest.approx(
+        [0.5, 0.4, 0.3, 0.2, 0.1, 0.1])
+    constant = sentiment_config(epsilon=0.3).agent
+    assert [epsilon_at(constant, i) for i in (0, 50)] == [0.3, 0.3]
+    del constant["epsilon_decay_iterations"]  # configs written before the schedule
+    assert epsilon_at(constant, 7) == 0.3

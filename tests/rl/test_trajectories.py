@@ -108,8 +108,17 @@ def test_gae_equals_hand_computation():
                                [a_a0 + 0.5, d_a1 + 0.2, d_b + 0.4], rtol=1e-6)
 
 
-def test_epsilon_needs_the_per_token_driver(toy):
+def test_epsilon_mixture_log_probs(toy):
+    """log((1 - eps) softmax(z / T) + eps / V): exactly log_softmax at eps 0, -log V at 1."""
     env = toy.make_env()
-    policy = LMPolicy(toy.tiny_lm(), *tf_specs(env), epsilon=0.1)
-    with pytest.raises(ValueError, match="epsilon"):
-        CachedSamplingDriver(env, policy, num_episodes=2).run()
+    policy = LMPolicy(toy.tiny_lm(), *tf_specs(env), temperature=0.5)
+    logits = tf.constant([[1.0, -2.0, 0.5, 3.0, 0.0, 0.0, -1.0, 2.0]])
+    np.testing.assert_array_equal(policy.log_probs(logits), tf.nn.log_softmax(logits / 0.5))
+    policy.epsilon = 0.3
+    expected = np.log(0.7 * tf.nn.softmax(logits / 0.5).numpy() + 0.3 / 8)
+    np.testing.assert_allclose(policy.log_probs(logits), expected, rtol=1e-6)
+    policy.epsilon = 1.0
+    np.testing.assert_allclose(policy.log_probs(logits), np.full((1, 8), -np.log(8.0)),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="epsilon must be in"):
+        policy.epsilon = 1.5

@@ -1,24 +1,37 @@
 """tfllm-rl-finetune: fine-tune a pretrained LM on a reward with TF-Agents (PPO, REINFORCE,
-GRPO or RLOO).
+GRPO, RLOO or Q-learning).
 
     tfllm-rl-finetune --config=configs/rl_sentiment.py --workdir=runs/rl_sentiment
         --config.init_from=runs/rl_sentiment_lm [--config.agent.name=reinforce ...]
     ... --config.agent.name=grpo --config.agent.group_size=8   # or rloo
+    ... --config.agent.name=q [--config.agent.target=hard --config.agent.epsilon=0.1]
 
 Each iteration a driver (config.driver.kind: "cached" = whole continuations with the KV
 cache; "per_token" = TF-Agents DynamicEpisodeDriver over a TFPyEnvironment) collects
 config.driver.num_episodes episodes into a TFUniformReplayBuffer, and the agent trains on
 them. config.agent.group_size (the one place it is set) samples that many continuations per
 prompt in adjacent rows (cached driver only; num_episodes a multiple of it); GRPO and RLOO
-need it >= 2 and compare the samples of a prompt instead of a value head. The held-out
-evaluation samples one continuation per prompt whatever the group size. The reward is a
-scorer (config.reward.scorer) or a reward-model workdir (config.reward.reward_model).
-TensorBoard (<workdir>/tensorboard): every LossInfo extra (mean reward, KL to reference,
-entropy, clip fraction, value loss, approx KL, ...) and samples with their rewards. Held-out
-prompts are evaluated before and after training into <workdir>/eval/metrics.json; the greedy
-policy is exported with PolicySaver to <workdir>/policy and the weights to
-<workdir>/checkpoints (+ model.json, tokenizer/), so tfllm-generate/evaluate can load the
-result. Rerunning resumes from the last checkpoint. The workdir is written (config.json,
+need it >= 2 and compare the samples of a prompt instead of a value head.
+Q-learning (config.agent.name="q", tfllm.rl.QLearningAgent: Q = the value head plus the
+LM's log-probabilities at temperature T, so the starting policy is the LM) is
+off-policy: the iteration's episodes also go to a replay of whole episodes
+(tfllm.rl.EpisodeReplay) holding the last config.agent.replay_capacity iterations, and the
+agent makes config.agent.updates_per_iteration updates per iteration, each on
+config.agent.replay_batch_size episodes sampled from it (cached driver only; the replay
+starts empty again when a run resumes); its LossInfo extras are averaged over the
+iteration's updates. config.agent.epsilon_final and epsilon_decay_iterations (any agent;
+absent or 0 = a constant epsilon) decay the collect policy's epsilon linearly from
+config.agent.epsilon. The held-out evaluation samples one continuation per prompt whatever
+the group size, from softmax(logits / temperature) without the exploration epsilon. The
+reward is a scorer (config.reward.scorer) or a reward-model workdir
+(config.reward.reward_model). TensorBoard (<workdir>/tensorboard): every LossInfo extra
+(mean reward, KL to reference, entropy, clip fraction, value loss, approx KL; for
+Q-learning TD loss and error, Q and value means, epsilon, replay size ...) and samples
+with their rewards. Held-out prompts are evaluated before and after training into
+<workdir>/eval/metrics.json; the greedy policy is exported with PolicySaver to
+<workdir>/policy and the weights to <workdir>/checkpoints (+ model.json, tokenizer/; for
+Q-learning also the target network), so tfllm-generate/evaluate can load the result.
+Rerunning resumes from the last checkpoint. The workdir is written (config.json,
 model.json, tokenizer/) only once the agent, environments and driver are built, so a bad
 config leaves an existing workdir as it was.
 """
@@ -33,7 +46,7 @@ from absl import flags
 from tfllm.bin import common
 
 FLAGS = flags.FLAGS
-AGENTS = ("ppo", "reinforce", "grpo", "rloo")
+AGENTS = ("ppo", "reinforce", "grpo", "rloo", "q")
 DRIVERS = ("cached", "per_token")
 
 
@@ -86,7 +99,7 @@ def environment(config, tokenizer, split, reward, seed):
 def make_agent(config, env, model):
     import keras
 
-    from tfllm.rl import GRPOAgent, PPOAgent, ReinforceAgent, RLOOAgent, tf_specs
+    from tfllm.rl import GRPOAgent, PPOAgent, QLearningAgent, ReinforceAgent, RLOOAgent, tf_specs
 
     a = config.agent
     if a.name not in AGENTS:
@@ -107,6 +120,12 @@ def make_agent(config, env, model):
     if a.name == "rloo":
         return RLOOAgent(*tf_specs(env), model, optimizer, num_epochs=a.num_epochs,
                          clip_ratio=a.clip_ratio, **common_args)
+    if a.name == "q":
+        return QLearningAgent(*tf_specs(env), model, optimizer, target=a.target,
+                              target_update_tau=a.target_update_tau,
+                              target_update_period=a.target_update_period,
+                              n_step_update=a.n_step_update, td_errors_loss_fn=a.td_loss,
+                              **common_args)
     return ReinforceAgent(*tf_specs(env), model, optimizer, baseline=a.baseline, **common_args)
 
 
@@ -118,6 +137,9 @@ def make_driver(config, env_factory, agent, observers):
 
     d = config.driver
     group_size = config.agent.group_size
+    if config.agent.name == "q" and d.kind != "cached":
+        raise ValueError(f"config.driver.kind={d.kind!r}: config.agent.name='q' replays whole "
+                         "episodes, one per row, and needs config.driver.kind='cached'")
     if d.kind == "cached":
         return CachedSamplingDriver(env_factory(0), agent.collect_policy, observers,
                                     num_episodes=d.num_episodes, seed=config.training.seed,
@@ -135,16 +157,56 @@ def make_driver(config, env_factory, agent, observers):
 
 
 def evaluate(agent, env, num_episodes, seed, tokenizer):
-    """Mean/std reward and KL to the reference of `agent.collect_policy` on env's prompts."""
+    """Mean/std reward and KL to the reference of `agent.collect_policy` on env's prompts,
+    sampled without its exploration epsilon."""
     from tfllm.rl import CachedSamplingDriver
 
-    experience, info = CachedSamplingDriver(env, agent.collect_policy, (),
-                                            num_episodes=num_episodes, seed=seed).run()
+    policy = agent.collect_policy
+    epsilon, policy.epsilon = policy.epsilon, 0.0
+    try:
+        experience, info = CachedSamplingDriver(env, policy, (), num_episodes=num_episodes,
+                                                seed=seed).run()
+    finally:
+        policy.epsilon = epsilon
     stats = {k: float(v) for k, v in agent.statistics(experience).items()}
     stats["rewards"] = [float(r) for r in info["rewards"]]
     stats["samples"] = [tokenizer.decode(p + r) for p, r in
                         zip(info["prompts"][:8], info["responses"][:8])]
     return stats
+
+
+def epsilon_at(agent_config, iteration):
+    """The collect policy's epsilon at `iteration` (0-based): linear from agent.epsilon to
+    agent.epsilon_final over agent.epsilon_decay_iterations iterations, then constant
+    (absent or 0 decay iterations: agent.epsilon throughout)."""
+    a = agent_config
+    decay = a.get("epsilon_decay_iterations", 0)
+    if not decay:
+        return a.epsilon
+    return a.epsilon + (a.epsilon_final - a.epsilon) * min(iteration / decay, 1.0)
+
+
+def updates_per_iteration(agent_config):
+    """Agent train steps per iteration: 1 on-policy, agent.updates_per_iteration for "q"."""
+    return agent_config.updates_per_iteration if agent_config.name == "q" else 1
+
+
+def collect_and_train(agent, driver, buffer, replay=None, updates=1, replay_batch_size=0):
+    """One iteration: `driver` fills the per-step `buffer`, which is emptied, then the agent
+    trains: on-policy (replay None) once on the iteration's episodes; off-policy, the
+    episodes join `replay` (EpisodeReplay) and the agent makes `updates` steps, each on
+    replay_batch_size episodes sampled from it. Returns the LossInfo extras as floats
+    (averaged over the updates, with replay_episodes: the episodes the replay holds)."""
+    driver.run()
+    experience = buffer.gather_all()
+    buffer.clear()
+    if replay is None:
+        return {k: float(v) for k, v in agent.train(experience).extra.items()}
+    replay.add(experience)
+    extras = [agent.train(replay.sample(replay_batch_size)).extra for _ in range(updates)]
+    extra = {k: sum(float(e[k]) for e in extras) / updates for k in extras[0]}
+    extra["replay_episodes"] = float(replay.num_episodes())
+    return extra
 
 
 def main(argv):
@@ -156,7 +218,7 @@ def finetune(config, workdir):
     import tensorflow as tf
     from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
-    from tfllm.rl import save_policy
+    from tfllm.rl import EpisodeReplay, save_policy
     from tfllm.tokenizers import Tokenizer
     from tfllm.training.checkpoints import model_trackables
 
@@ -177,13 +239,22 @@ def finetune(config, workdir):
     driver = make_driver(
         config, lambda i: environment(config, tokenizer, "train", reward, seed + 10 * i),
         agent, [buffer.add_batch])
+    a = config.agent
+    updates = updates_per_iteration(a)
+    replay, replay_batch_size = None, 0
+    if a.name == "q":
+        replay = EpisodeReplay(agent.collect_data_spec, d.num_episodes, max_length,
+                               a.replay_capacity)
+        replay_batch_size = a.replay_batch_size
     os.makedirs(workdir, exist_ok=True)
     common.write_run_metadata(workdir, config, model)
     tokenizer.save(os.path.join(workdir, "tokenizer"))
 
-    checkpoint = tf.train.Checkpoint(**model_trackables(model), optimizer=agent.optimizer,
-                                     kl_coef=agent.kl_controller.coef,
-                                     step=agent.train_step_counter)
+    trackables = dict(**model_trackables(model), optimizer=agent.optimizer,
+                      kl_coef=agent.kl_controller.coef, step=agent.train_step_counter)
+    if replay is not None:
+        trackables.update(model_trackables(agent.target_model, "target"))
+    checkpoint = tf.train.Checkpoint(**trackables)
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), 2)
     metrics_path = os.path.join(workdir, "eval", "metrics.json")
     # the initial evaluation is of the starting model: made (and written at once, so a run
@@ -198,14 +269,12 @@ def finetune(config, workdir):
         checkpoint.restore(manager.latest_checkpoint).expect_partial()
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
     t = config.training
-    start = int(agent.train_step_counter.numpy())
+    start = int(agent.train_step_counter.numpy()) // updates
     history = []
     began = time.time()
     for iteration in range(start, t.iterations):
-        driver.run()
-        loss_info = agent.train(buffer.gather_all())
-        buffer.clear()
-        extra = {k: float(v) for k, v in loss_info.extra.items()}
+        agent.collect_policy.epsilon = epsilon_at(a, iteration)
+        extra = collect_and_train(agent, driver, buffer, replay, updates, replay_batch_size)
         history.append({"iteration": iteration + 1, **extra})
         with writer.as_default(step=iteration + 1):
             for key, value in extra.items():
@@ -224,7 +293,7 @@ def finetune(config, workdir):
     final = evaluate(agent, eval_env, config.eval.num_episodes, seed + 7, tokenizer)
     save_policy(agent.policy, os.path.join(workdir, "policy"))
     summary = {"initial": initial, "final": final, "seconds": time.time() - began,
-               "iterations": int(agent.train_step_counter.numpy())}
+               "iterations": int(agent.train_step_counter.numpy()) // updates}
     os.makedirs(os.path.dirname(metrics_path), exist_ok=True)
     common.write_json(metrics_path, summary)
     with open(os.path.join(workdir, "history.jsonl"), "a", encoding="utf-8") as f:

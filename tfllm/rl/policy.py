@@ -2,11 +2,16 @@
 
 `_distribution` runs the model on the observed prefix (one full forward per token: the
 naive path) and returns a tfp Categorical over the next token; `sample_continuations`
-draws whole continuations from the same distribution (temperature only) with
-tfllm.generation.sample_tokens: KV cache, one XLA program (the fast path used by
-`CachedSamplingDriver`). Exploration: sampling
-temperature and epsilon-greedy mixing, p = (1 - epsilon) softmax(logits / T) + epsilon / V.
-Log-probabilities of the chosen actions under that distribution go to the policy info.
+draws whole continuations from the same distribution with tfllm.generation's KV-cache
+decoding loop, one XLA program (the fast path used by `CachedSamplingDriver`).
+Exploration: sampling temperature and epsilon-greedy mixing,
+p = (1 - epsilon) softmax(logits / T) + epsilon / V: with probability epsilon a uniformly
+random token, else a sample from softmax(logits / T) (TF-Agents' EpsilonGreedyPolicy mixes
+the uniform draw with the greedy action instead: the limit T -> 0 here). Both paths sample
+from that distribution (the cached one runs the decoding loop over an adapter whose logits
+are its log-probs), and the log-probabilities of the chosen actions under it go to the
+policy info. epsilon lives in a tf.Variable: `policy.epsilon = value` (a schedule) reaches
+the compiled samplers.
 """
 
 import numpy as np
@@ -16,6 +21,7 @@ from tf_agents.policies import tf_policy
 from tf_agents.trajectories import policy_step
 
 from tfllm.generation import sample_tokens
+from tfllm.generation.decoding import decode, setup
 
 
 def prefix_logits(model, observation):
@@ -32,7 +38,8 @@ class LMPolicy(tf_policy.TFPolicy):
         model: a tfllm DecoderLM (or any Keras LM with `call_with_cache`).
         time_step_spec, action_spec: from the (TF) TokenEnvironment.
         temperature: > 0, divides the logits.
-        epsilon: in [0, 1), probability mass spread uniformly over the vocabulary.
+        epsilon: in [0, 1], probability mass spread uniformly over the vocabulary (1: every
+            token uniformly at random).
         jit_compile: compile `sample_continuations` with XLA.
     """
 
@@ -40,8 +47,6 @@ class LMPolicy(tf_policy.TFPolicy):
                  jit_compile=True, name=None):
         if not temperature > 0:
             raise ValueError(f"LMPolicy: temperature must be > 0, got {temperature!r}")
-        if not 0.0 <= epsilon < 1.0:
-            raise ValueError(f"LMPolicy: epsilon must be in [0, 1), got {epsilon!r}")
         super().__init__(time_step_spec, action_spec, emit_log_probability=True, clip=False,
                          name=name)
         # tf.Module does not track Keras 3 variables: keep the tf.Variables for PolicySaver,
@@ -49,7 +54,8 @@ class LMPolicy(tf_policy.TFPolicy):
         self._model_variables = [v.value for v in model.variables]
         self._untracked = _Untracked(model)
         self.temperature = float(temperature)
-        self.epsilon = float(epsilon)
+        self.epsilon_variable = tf.Variable(0.0, trainable=False, name="epsilon")
+        self.epsilon = epsilon
         self._sampler = tf.function(self._sample, jit_compile=jit_compile, reduce_retracing=True)
 
     @property
@@ -57,13 +63,28 @@ class LMPolicy(tf_policy.TFPolicy):
         """The Keras LM."""
         return self._untracked.value
 
+    @property
+    def epsilon(self):
+        """The exploration rate, a Python float (settable: validated, read at run time)."""
+        return float(self.epsilon_variable.numpy())
+
+    @epsilon.setter
+    def epsilon(self, value):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"LMPolicy: epsilon must be in [0, 1], got {value!r}")
+        self.epsilon_variable.assign(float(value))
+
     def log_probs(self, logits):
-        """Log-probabilities (batch, vocab) of the exploration distribution."""
+        """Log-probabilities (batch, vocab) of the exploration distribution.
+
+        log((1 - eps) softmax(logits / T) + eps / V) as a log-sum-exp of the two terms:
+        exactly log_softmax(logits / T) at eps = 0, exactly -log V at eps = 1.
+        """
         log_p = tf.nn.log_softmax(tf.cast(logits, tf.float32) / self.temperature, axis=-1)
-        if self.epsilon == 0.0:
-            return log_p
-        uniform = self.epsilon / tf.cast(tf.shape(logits)[-1], tf.float32)
-        return tf.math.log((1.0 - self.epsilon) * tf.exp(log_p) + uniform)
+        epsilon = tf.convert_to_tensor(self.epsilon_variable)
+        uniform = tf.math.log(epsilon / tf.cast(tf.shape(logits)[-1], tf.float32))
+        terms = [tf.math.log(1.0 - epsilon) + log_p, tf.broadcast_to(uniform, tf.shape(log_p))]
+        return tf.reduce_logsumexp(tf.stack(terms), axis=0)
 
     def _variables(self):
         return self._model_variables
@@ -75,7 +96,10 @@ class LMPolicy(tf_policy.TFPolicy):
         return policy_step.PolicyStep(distribution, policy_state, ())
 
     def sample_continuations(self, prompts, max_new_tokens, eos_id, pad_id, seed):
-        """Samples whole continuations with tfllm.generation.sample_tokens (KV cache, XLA).
+        """Samples whole continuations with a KV cache in one XLA program.
+
+        epsilon 0: tfllm.generation.sample_tokens at the temperature; epsilon > 0: the same
+        decoding loop on the epsilon mixture (`log_probs`).
 
         Args:
             prompts: list of token-id lists (lengths may differ).
@@ -89,9 +113,6 @@ class LMPolicy(tf_policy.TFPolicy):
             max_new_tokens) of the actions under the sampling distribution, 0 past the
             end, num_actions int32 (batch,)).
         """
-        if self.epsilon > 0:
-            raise ValueError("LMPolicy.sample_continuations samples at a temperature only; "
-                             "epsilon-greedy exploration needs the per-token driver")
         lengths = np.array([len(p) for p in prompts], np.int32)
         if lengths.max() + max_new_tokens > self.model.max_sequence_length:
             raise ValueError(f"prompt length {lengths.max()} + max_new_tokens {max_new_tokens} "
@@ -102,13 +123,19 @@ class LMPolicy(tf_policy.TFPolicy):
             ids[i, :len(prompt)] = prompt
         stop = () if eos_id is None else (int(eos_id),)
         out = self._sampler(tf.constant(ids), tf.constant(lengths), int(max_new_tokens), stop,
-                            int(pad_id), tf.convert_to_tensor(seed, tf.int32))
+                            int(pad_id), tf.convert_to_tensor(seed, tf.int32), self.epsilon > 0)
         return tuple(x.numpy() for x in out)
 
-    def _sample(self, ids, lengths, max_new_tokens, stop_token_ids, pad_id, seed):
-        out = sample_tokens(self.model, ids, lengths, max_new_tokens,
-                            temperature=self.temperature, seed=seed,
-                            stop_token_ids=stop_token_ids, pad_token_id=pad_id)
+    def _sample(self, ids, lengths, max_new_tokens, stop_token_ids, pad_id, seed, explore):
+        if explore:  # the loop of sample_tokens over logits = this policy's log-probs
+            adapter, ids, lengths = setup(self.model, ids, lengths)
+            out = decode(_Exploring(adapter, self.log_probs), ids, lengths, max_new_tokens,
+                         greedy=False, temperature=1.0, seed=seed,
+                         stop_token_ids=stop_token_ids, pad_token_id=pad_id)
+        else:
+            out = sample_tokens(self.model, ids, lengths, max_new_tokens,
+                                temperature=self.temperature, seed=seed,
+                                stop_token_ids=stop_token_ids, pad_token_id=pad_id)
         positions = lengths[:, None] + tf.range(max_new_tokens)[None, :]
         actions = tf.gather(out["token_ids"], positions, batch_dims=1)
         log_probs = tf.gather(out["log_probs"], positions, batch_dims=1)
@@ -116,6 +143,24 @@ class LMPolicy(tf_policy.TFPolicy):
         actions = tf.where(tf.range(max_new_tokens)[None, :] < num_actions[:, None], actions,
                            pad_id)
         return actions, log_probs, num_actions
+
+
+class _Exploring:
+    """A decoding adapter (tfllm.generation.adapters) whose logits are `transform(logits)`."""
+
+    def __init__(self, adapter, transform):
+        self.adapter = adapter
+        self.transform = transform
+
+    def prefill(self, token_ids, cache_length):
+        return self.adapter.prefill(token_ids, cache_length)
+
+    def step(self, token_ids, state, index):
+        logits, state = self.adapter.step(token_ids, state, index)
+        return self.transform(logits), state
+
+    def logits(self, hidden):
+        return self.transform(self.adapter.logits(hidden))
 
 
 class _Untracked:
