@@ -318,18 +318,24 @@ def comparison_table(results):
              "changed). Gain in units of the initial policy's held-out reward std; "
              "target: gain >= 2 at KL <= 10 nats. The curves: rl_compare.png.", "",
              "| method | overrides | iterations | episodes | reward before (std) | "
-             "reward after | gain (std) | KL (nats) | response length (last batch) | "
-             "target met | seconds |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "reward after | gain (std) | KL (nats) | target met | best training-batch "
+             "gain at KL <= 10 (iteration) | response length (last batch) | seconds |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key in keys:
         r = results[key]
         last = r["history"][-1] if r.get("history") else {}
+        start, std = r["initial"]["mean_reward"], max(r["initial"]["reward_std"], 1e-9)
+        within = [((h["mean_reward"] - start) / std, h["iteration"]) for h in r["history"]
+                  if h["kl_to_reference"] <= 10]
+        best = max(within) if within else None
         lines.append(
             f"| {r['method']} | {' '.join(r['overrides']) or '(config)'} | {r['iterations']} | "
             f"{r['episodes']} | {_fmt(r['initial']['mean_reward'])} "
             f"({_fmt(r['initial']['reward_std'])}) | {_fmt(r['final']['mean_reward'])} | "
             f"{_fmt(r['gain_in_initial_std'])} | {_fmt(r['final']['kl_to_reference'])} | "
-            f"{_fmt(last.get('response_length'))} | {r['target_met']} | "
-            f"{_fmt(r['seconds'], 4)} |")
+            f"{r['target_met']} | "
+            f"{'-' if best is None else f'{best[0]:.3g} ({best[1]})'} | "
+            f"{_fmt(last.get('response_length'))} | {_fmt(r['seconds'], 4)} |")
     return lines + [""]
 
 
@@ -344,8 +350,11 @@ def plot_comparison(results, plt):
         r = results[key]
         start, std = r["initial"]["mean_reward"], max(r["initial"]["reward_std"], 1e-9)
         gain = [(h["mean_reward"] - start) / std for h in r["history"]]
-        by_kl.plot([h["kl_to_reference"] for h in r["history"]], gain, label=r["method"])
+        kl = [h["kl_to_reference"] for h in r["history"]]
+        label = r["method"] + (f" (KL up to {max(kl):.0f})" if max(kl) > 30 else "")
+        by_kl.plot(kl, gain, label=label)
         by_iteration.plot([h["iteration"] for h in r["history"]], gain, label=r["method"])
+    by_kl.set_xlim(0, 30)
     by_kl.axvline(10.0, color="grey", linestyle=":")
     by_kl.axhline(2.0, color="grey", linestyle=":")
     by_kl.set_xlabel("KL to the reference (nats per episode, training batch)")

@@ -7,6 +7,12 @@
       {"prompt", "chosen", "rejected"} JSONL; the reference is a frozen copy of it.
   "classification": a new EncoderClassifier (config.model) on text<TAB>label TSV or
       {"text", "label"} JSONL; classes: config.data.label_names, else the sorted labels.
+  "corpus": the --init_workdir LM on tfllm-pretrain's packed batches of config.data.corpus
+      (or .files), every token carrying its segment's misalignment score; with
+      config.data.scorer (and scorer_options) the documents are scored by that scorer
+      (e.g. "sentiment" per sentence for the unscored python_docs_text). The data of
+      offline RL from scored text: config.model.kind="ilql" adds ILQL heads to the LM
+      (tfllm.models.ILQLModel, config.model.beta) for the "ilql" objective.
 
     tfllm-finetune --config=configs/lm_small.py --workdir=runs/sft \\
         --init_workdir=runs/lm_small --train_file=train.jsonl [--eval_file=valid.jsonl]
@@ -17,6 +23,8 @@
         --init_workdir=runs/lm --train_file=pairs_train.jsonl [--eval_file=pairs_valid.jsonl]
     tfllm-finetune --config=configs/classifier_sentiment.py --workdir=runs/cls \
         --train_file=train.tsv [--eval_file=test.tsv]
+    tfllm-finetune --config=configs/ilql_sentiment.py --workdir=runs/ilql_sentiment \
+        --init_workdir=runs/rl_sentiment_lm
 
 With --init_workdir (or config.init_from) the tokenizer and model (weights included)
 come from that workdir; without it the tokenizer is trained on the training texts and the
@@ -39,7 +47,7 @@ flags.DEFINE_string("train_file", None, "training data (chat: prompt/response JS
                     "rejected JSONL; classification: text<TAB>label TSV or text/label JSONL)")
 flags.DEFINE_string("eval_file", None, "evaluation data, same format")
 
-KINDS = ("chat", "seq2seq", "preference", "classification")
+KINDS = ("chat", "seq2seq", "preference", "classification", "corpus")
 
 
 def init_workdir(config):
@@ -99,6 +107,30 @@ def preference_dataset(config, tokenizer, path, train):
                                    drop_remainder=True)
 
 
+def scored_documents(config, split):
+    """The corpus documents of `split` (`common.corpus_documents`), scored by
+    config.data.scorer when one is named (a list of ScoredText), else as they come."""
+    documents = common.corpus_documents(config, split)
+    name = config.data.get("scorer", "")
+    if not name:
+        return documents
+    from tfllm.feedback import get_scorer
+
+    texts = [getattr(d, "text", d) for d in getattr(documents, "documents", documents)]
+    return get_scorer(name, **dict(config.data.get("scorer_options") or {})).score(texts)
+
+
+def corpus_dataset(config, tokenizer, split, train):
+    """Packed LM batches (with per-token "scores") of the scored corpus split: repeated
+    and reshuffled for training; one fixed shuffled order for evaluation."""
+    from tfllm.data.lm import make_lm_dataset
+
+    return make_lm_dataset(scored_documents(config, split), tokenizer,
+                           int(config.data.sequence_length), int(config.training.batch_size),
+                           seed=int(config.data.get("shuffle_seed", 0)), shuffle=True,
+                           repeat=train, reshuffle_each_iteration=train)
+
+
 def jsonl_texts(path, fields):
     from tfllm.data import sources
 
@@ -144,6 +176,13 @@ def datasets(config, workdir):
         tokenizer = tokenizer_for(config, workdir, lambda: [x for pair in train for x in pair])
         return (tokenizer, seq2seq_dataset(config, tokenizer, train, True),
                 seq2seq_dataset(config, tokenizer, test, False) if test else None)
+    if kind == "corpus":
+        if not init_workdir(config):
+            raise ValueError("corpus fine-tuning needs --init_workdir (the LM to start "
+                             "from, with its tokenizer)")
+        tokenizer = tokenizer_for(config, workdir, list)
+        return (tokenizer, corpus_dataset(config, tokenizer, "train", True),
+                corpus_dataset(config, tokenizer, "validation", False))
     path = data_file(config, "train")
     if not path:
         raise ValueError(f"{kind} fine-tuning needs --train_file (or config.data.train_file)")
@@ -169,8 +208,25 @@ def datasets(config, workdir):
             make(config, tokenizer, eval_path, False) if eval_path else None)
 
 
+def start_model(config, start):
+    """The --init_workdir model; with config.model.kind="ilql" a DecoderLM gets ILQL
+    heads (an ILQLModel, beta config.model.beta) and an ILQLModel is kept."""
+    from tfllm.models import DecoderLM, ILQLModel
+
+    model = common.load_model(start)
+    if config.model.get("kind") != "ilql" or isinstance(model, ILQLModel):
+        return model
+    if not isinstance(model, DecoderLM):
+        raise ValueError(f"config.model.kind='ilql' needs a DecoderLM in --init_workdir "
+                         f"{start}, not a {type(model).__name__}")
+    return ILQLModel(model, beta=config.model.get("beta", 1.0))
+
+
 def main(argv):
     config = FLAGS.config
+    if config.model.get("kind") == "ilql" and not init_workdir(config):
+        raise ValueError("config.model.kind='ilql' needs --init_workdir (the LM to add "
+                         "the ILQL heads to)")
     common.setup(config)
     strategy = common.make_strategy(config)
     os.makedirs(FLAGS.workdir, exist_ok=True)
@@ -185,14 +241,14 @@ def main(argv):
 
     def model():
         if start:
-            return common.load_model(start)
+            return start_model(config, start)
         return common.build_model(config, tokenizer.vocabulary_size)
 
     objective = get_objective(config.objective.name, **dict(config.objective.options))
     if start and hasattr(objective, "set_reference"):  # DPO: the start point, also on resume
         objective.set_reference(common.load_model(start))
     common.train_and_report(config, strategy, FLAGS.workdir, tokenizer, model, objective,
-                            train_data, eval_data)
+                            train_data, eval_data, scorer=common.scorer_for(config))
 
 
 def run():

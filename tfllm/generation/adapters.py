@@ -5,11 +5,12 @@ the decoder's first tokens) and returns (hidden, state); `step(token_ids,
 state, index)` runs one token per row at position `index` and returns
 (logits, state). `state` is a nest of tensors (KV caches plus fixed inputs), so
 it can ride in a tf.while_loop and be tiled or gathered for beam search.
+An ILQLModel decodes through `ILQLAdapter`: its backbone's cache, perturbed logits.
 """
 
 import tensorflow as tf
 
-from tfllm.models import DecoderLM, Seq2SeqTransformer
+from tfllm.models import DecoderLM, ILQLModel, Seq2SeqTransformer
 
 
 class DecoderAdapter:
@@ -40,6 +41,39 @@ class DecoderAdapter:
         return self.model.logits(hidden, self.output_table)
 
 
+class ILQLAdapter:
+    """ILQLModel: its DecoderLM backbone's cached decoding, with the logits replaced by
+    log_softmax(LM logits) + beta * (min_i Qhat_i(s, .) - V(s)) from the same step's
+    hidden state (Snell et al. 2022's policy extraction; `ILQLModel.advantages`).
+
+    `beta`: a float or a scalar tensor (a runtime input of `generate`); default the
+    model's `beta`. With beta = 0 every sampler decodes as the backbone (log_softmax
+    only shifts each row's logits by a constant).
+    """
+
+    def __init__(self, model, preference=None, beta=None):
+        self.model = model
+        self.inner = DecoderAdapter(model.backbone, preference)
+        self.beta = model.beta if beta is None else beta
+
+    def prefill(self, token_ids, cache_length):
+        return self.inner.prefill(token_ids, cache_length)
+
+    def step(self, token_ids, state, index):
+        inputs = {k: v for k, v in state.items() if k != "cache"}
+        logits, hidden, cache = self.model.backbone.call_with_cache(
+            token_ids[:, None], state["cache"], index, output_table=self.inner.output_table,
+            **inputs)
+        return self._perturb(logits[:, 0], hidden[:, 0]), {**state, "cache": cache}
+
+    def logits(self, hidden):
+        return self._perturb(self.inner.logits(hidden), hidden)
+
+    def _perturb(self, logits, hidden):
+        beta = tf.cast(self.beta, tf.float32)
+        return tf.nn.log_softmax(logits, axis=-1) + beta * self.model.advantages(hidden)
+
+
 class Seq2SeqAdapter:
     """Seq2SeqTransformer: encodes `encoder_token_ids` once; the prompt is the target start."""
 
@@ -67,8 +101,18 @@ class Seq2SeqAdapter:
         return self.model.logits(hidden)
 
 
-def make_adapter(model, preference=None, encoder_token_ids=None, encoder_padding_mask=None):
-    """The adapter for `model`; ValueError for other model types or misplaced inputs."""
+def make_adapter(model, preference=None, encoder_token_ids=None, encoder_padding_mask=None,
+                 ilql_beta=None):
+    """The adapter for `model`; ValueError for other model types or misplaced inputs.
+
+    `ilql_beta`: an ILQLModel's decoding beta (default its own `beta`).
+    """
+    if ilql_beta is not None and not isinstance(model, ILQLModel):
+        raise ValueError(f"ilql_beta is only for an ILQLModel, not {type(model).__name__}")
+    if isinstance(model, ILQLModel):
+        inner = make_adapter(model.backbone, preference, encoder_token_ids,
+                             encoder_padding_mask)
+        return ILQLAdapter(model, inner.inputs.get("preference"), ilql_beta)
     if isinstance(model, Seq2SeqTransformer):
         if preference is not None:
             raise ValueError("preference is only for DecoderLM(preference_dim>0), "
@@ -89,5 +133,5 @@ def make_adapter(model, preference=None, encoder_token_ids=None, encoder_padding
                 raise ValueError(f"preference has shape {tuple(preference.shape)}, expected "
                                  f"(batch, {model.preference_dim})")
         return DecoderAdapter(model, preference)
-    raise ValueError(f"cannot generate with {type(model).__name__}: expected a DecoderLM "
-                     "or a Seq2SeqTransformer")
+    raise ValueError(f"cannot generate with {type(model).__name__}: expected a DecoderLM, "
+                     "an ILQLModel or a Seq2SeqTransformer")

@@ -3,7 +3,8 @@
 One `tf.function(jit_compile=True)` is built per (model, sampler settings that
 shape the program) and kept beside the model, so repeated calls with the same
 prompt shape reuse the compiled program; temperature, top_p, seed, prompts,
-lengths, preferences and logit_bias values are runtime inputs and never retrace.
+lengths, preferences, logit_bias values and an ILQLModel's beta are runtime inputs and
+never retrace.
 """
 
 import secrets
@@ -12,16 +13,18 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from tfllm.generation.adapters import make_adapter
 from tfllm.generation.beam_search import beam_search
 from tfllm.generation.decoding import decode, setup
 from tfllm.generation.sampling import banned_mask
+from tfllm.models import ILQLModel
 
 SAMPLERS = ("greedy", "top_k", "top_p", "beam")
 DEFAULTS = dict(temperature=1.0, k=50, p=0.9, num_beams=4, length_penalty=0.0,
                 stop_token_ids=(), banned_token_ids=(), seed=None, pad_token_id=0,
                 start_token_id=1, preference=None, encoder_padding_mask=None,
                 prompt_padding_mask=None, prompt_lengths=None, logit_bias=None,
-                segment_control=None)
+                segment_control=None, ilql_beta=None)
 
 _COMPILED = weakref.WeakKeyDictionary()
 
@@ -107,6 +110,11 @@ def _check(model, ids, max_new_tokens, options, sampler):
             raise ValueError(f"segment_control {options['segment_control']!r}: expected "
                              f"(non-empty segment-end token ids, control token id) in "
                              f"[0, {vocabulary_size})")
+    if options["ilql_beta"] is not None:
+        if not isinstance(model, ILQLModel):
+            raise ValueError(f"ilql_beta is only for an ILQLModel, not {type(model).__name__}")
+        if not np.isfinite(float(options["ilql_beta"])):
+            raise ValueError(f"ilql_beta must be finite, got {options['ilql_beta']!r}")
     for name in ("stop_token_ids", "banned_token_ids", "pad_token_id", "start_token_id"):
         values = np.atleast_1d(np.asarray(options[name], np.int64))
         if ((values < 0) | (values >= vocabulary_size)).any():
@@ -143,9 +151,13 @@ def _build(model, key):
 
     @tf.function(jit_compile=True)
     def run(ids, lengths, runtime):
-        adapter, tokens, token_lengths = setup(
-            model, ids, lengths, runtime.get("preference"),
-            runtime.get("encoder_padding_mask"), start)
+        if "ilql_beta" in runtime:  # an ILQLModel: its beta is a runtime input
+            adapter, tokens, token_lengths = make_adapter(
+                model, runtime.get("preference"), ilql_beta=runtime["ilql_beta"]), ids, lengths
+        else:
+            adapter, tokens, token_lengths = setup(
+                model, ids, lengths, runtime.get("preference"),
+                runtime.get("encoder_padding_mask"), start)
         if sampler == "beam":
             result = beam_search(adapter, tokens, token_lengths, max_new_tokens, num_beams,
                                  length_penalty, stops, ban, pad,
@@ -175,7 +187,8 @@ def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", **sample
     """Generates token ids with a KV cache, the whole loop compiled with XLA.
 
     Args:
-        model: a DecoderLM or Seq2SeqTransformer.
+        model: a DecoderLM, an ILQLModel (decoded with its Q and V heads, see
+            `adapters.ILQLAdapter`) or a Seq2SeqTransformer.
         prompt_token_ids: a list of token-id lists (any lengths), or an int
             array (batch, length) with optional `prompt_padding_mask` (True on
             the real tokens, a prefix of each row) or `prompt_lengths`. For a
@@ -197,7 +210,8 @@ def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", **sample
             values does not recompile), segment_control ((segment-end token ids,
             control token id): after a row emits a segment-end token, e.g. a line
             break, the control token follows, as in conditional training's data;
-            not for beam).
+            not for beam), ilql_beta (an ILQLModel's advantage weight, default its
+            `beta`; a runtime input; 0 decodes as its LM).
 
     Returns:
         DecoderLM: prompt + continuation; Seq2Seq: the generated target
@@ -227,6 +241,9 @@ def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", **sample
             runtime[name] = tf.constant(np.asarray(options[name]))
     if options["logit_bias"] is not None:
         runtime["logit_bias"] = tf.constant(np.asarray(options["logit_bias"], np.float32))
+    if isinstance(model, ILQLModel):
+        beta = model.beta if options["ilql_beta"] is None else options["ilql_beta"]
+        runtime["ilql_beta"] = tf.constant(float(beta))
     run = compiled_generate_fn(model, _static_key(sampler, max_new_tokens, options))
     tokens, ends = run(tf.constant(ids), tf.constant(lengths), runtime)
     tokens, ends = tokens.numpy(), ends.numpy()
