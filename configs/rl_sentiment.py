@@ -22,14 +22,15 @@ this config's num_epochs is PPO's 4) and kl_coef as beta: GRPO's k3 loss term, R
 penalty in the reward. agent.scale_rewards=False: GRPO centres rewards in their group
 without dividing by its std (Dr. GRPO).
 
-Q-learning (tfllm.rl.QLearningAgent: Q(s, .) = V(s) + T log softmax(logits / T), the value
-head plus the LM's log-probabilities, so the collect policy, softmax(Q / temperature) with
-epsilon of uniform random tokens, starts as the LM):
+Q-learning (tfllm.rl.QLearningAgent, KL-regularized: Q(s, .) = V(s) + kl_coef log(pi /
+pi_ref)(. | s), the value head plus kl_coef times the LM's log-ratio to the reference; the
+policy, the LM's softmax = pi_ref exp(Q / kl_coef) normalized, with epsilon of uniform
+random tokens, starts as the reference with Q = V = 0):
     --config.agent.name=q [--config.agent.target=hard] [--config.agent.epsilon=0.1]
-agent.target: "soft" (default; V(s') = T logsumexp(Q_target(s', .) / T), soft Q-learning
-(Haarnoja et al. 2017, arXiv:1702.08165), with T = agent.temperature) or "hard"
-(max_a' Q_target(s', a')); the reward is the task reward (whitened per sampled minibatch
-when whiten_rewards) minus kl_coef * the per-token KL to the reference. target_update_tau,
+agent.target: "soft" (default; V(s') = kl_coef log sum_a pi_ref(a|s') exp(Q_target(s', a) /
+kl_coef), Jaques et al. 2017, arXiv:1611.02796) or "hard" (max_a' Q_target(s', a')); the
+reward is the task reward (whitened per sampled minibatch when whiten_rewards), the KL being
+in the soft value. target_update_tau,
 target_update_period: Polyak averaging of the target network (tau 1 = a periodic copy;
 DqnAgent's argument names); n_step_update: n-step targets; td_loss: "huber" (DqnAgent's
 default) or "squared". Replay: the last replay_capacity iterations' episodes (whole

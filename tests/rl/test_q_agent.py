@@ -57,6 +57,13 @@ def test_td_targets_by_hand():
     np.testing.assert_allclose(
         soft2[0, :3], [0.1 + 0.9 * (-0.2 + v1 - 3.0) + 0.81 * v2,
                        -0.2 + 0.9 * (1.0 + v2 - 2.0), 1.0], rtol=1e-6)
+    # soft with a prior: V(s) = tau log sum_a pi_ref(a) exp(Q(s, a) / tau)
+    prior = np.log(np.array([0.2, 0.3, 0.5], np.float32)) * np.ones_like(q)
+    with_prior = td_targets(tf.constant(q), tf.constant(actions), tf.constant(rewards),
+                            tf.constant(discounts), tf.constant(valid), "soft", 0.5, 1,
+                            tf.constant(prior)).numpy()
+    v1 = 0.5 * math.log(sum(p * math.exp(x / 0.5) for p, x in zip([0.2, 0.3, 0.5], q[0, 1])))
+    assert with_prior[0, 0] == pytest.approx(0.1 + 0.9 * v1, rel=1e-6)
     for result in (hard, soft, hard2, soft2):
         assert result[1, 0] == pytest.approx(0.7)
     np.testing.assert_allclose(state_values(tf.constant(q[0, :3]), "soft", 0.5).numpy(),
@@ -70,37 +77,49 @@ def fixed_batch():
                                   [3, 2], [1.0, 0.5], 5, 0)
 
 
-def q_by_hand(model, tokens, positions, temperature=1.0):
-    """Q (n, vocab) = V + T log softmax(logits / T) at `positions` of `tokens` (n, length),
-    from a full forward of the model."""
-    _, hidden = model.call_with_hidden(tokens)
-    hidden = hidden.numpy()[np.arange(len(positions)), positions]
-    logits = model.logits(tf.constant(hidden)).numpy() / temperature
-    log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    return model.value_head(tf.constant(hidden)).numpy()[..., None] + temperature * log_softmax
+def log_softmax(logits):
+    return logits - np.log(np.exp(logits).sum(-1, keepdims=True))
 
 
-def step_q(model, experience, temperature=1.0):
-    """Q(s_t, .) (batch, time, vocab) from a full forward on each step's own observation."""
+def q_by_hand(model, reference, tokens, positions, tau):
+    """Q (n, vocab) = V + tau (log pi - log pi_ref) at `positions` of `tokens` (n, length),
+    and log pi_ref there, from full forwards of the model and the reference."""
+    rows = np.arange(len(positions))
+
+    def at_positions(lm):
+        _, hidden = lm.call_with_hidden(tokens)
+        hidden = tf.constant(hidden.numpy()[rows, positions])
+        return hidden, log_softmax(lm.logits(hidden).numpy())
+
+    hidden, log_pi = at_positions(model)
+    _, prior = at_positions(reference)
+    return model.value_head(hidden).numpy()[..., None] + tau * (log_pi - prior), prior
+
+
+def step_q(model, reference, experience, tau):
+    """Q(s_t, .) and log pi_ref(. | s_t) (batch, time, vocab) from full forwards on each
+    step's own observation."""
     tokens = experience.observation["tokens"].numpy()
     length = experience.observation["length"].numpy()
-    q = q_by_hand(model, tokens.reshape(-1, tokens.shape[-1]),
-                  np.maximum(length.reshape(-1) - 1, 0), temperature)
-    return q.reshape(*length.shape, -1)
+    q, prior = q_by_hand(model, reference, tokens.reshape(-1, tokens.shape[-1]),
+                         np.maximum(length.reshape(-1) - 1, 0), tau)
+    return q.reshape(*length.shape, -1), prior.reshape(*length.shape, -1)
 
 
 def test_agent_td_targets_come_from_the_target_network(toy):
     """y_t = r_t + gamma V_target(s_{t+1}), V_target from the target network's Q at the
-    next step's state (not the online network's), r_t at an episode's last step."""
+    next step's state (not the online network's) with the reference as the prior, r_t at an
+    episode's last step (the task reward: the KL is in V, not in r)."""
     env = toy.make_env()
     model, target = toy.tiny_lm(), toy.tiny_lm(seed=1)
     randomize_value_head(target)
     experience = fixed_batch()
-    for kind, temperature in (("soft", 0.7), ("hard", 1.0)):
-        q_target = step_q(target, experience, temperature)
+    for kind, tau in (("soft", 0.7), ("hard", 0.3)):
+        # the reference is a frozen copy of `model`, which is not trained here
+        q_target, prior = step_q(target, model, experience, tau)
         agent = QLearningAgent(*tf_specs(env), model, keras.optimizers.Adam(), target=kind,
-                               temperature=temperature, gamma=0.9, target_model=target)
-        values = state_values(tf.constant(q_target), kind, temperature).numpy()
+                               kl_coef=tau, gamma=0.9, target_model=target)
+        values = state_values(tf.constant(q_target), kind, tau, tf.constant(prior)).numpy()
         expected = [[0.9 * values[0, 1], 0.9 * values[0, 2], 1.0],
                     [0.9 * values[1, 1], 0.5]]
         got = agent.td_targets(experience).numpy()
@@ -127,10 +146,10 @@ def test_polyak_update_every_period_by_hand(toy):
     randomize_value_head(model)
     agent = QLearningAgent(*tf_specs(env), model, keras.optimizers.Adam(1e-2), target="hard",
                            target_update_tau=0.5, target_update_period=2, target_model=target,
-                           td_errors_loss_fn="squared", epsilon=0.25)
+                           td_errors_loss_fn="squared", epsilon=0.25, kl_coef=0.5)
     experience = fixed_batch()
     targets = agent.td_targets(experience).numpy()
-    q_taken = np.take_along_axis(step_q(model, experience),
+    q_taken = np.take_along_axis(step_q(model, model, experience, 0.5)[0],
                                  experience.action.numpy()[..., None], axis=-1)[..., 0]
     mask = np.array([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]], bool)
     target_before = flat(target)
@@ -152,23 +171,37 @@ def rewarded_pair(prompts, responses):
 
 
 # The toy task: tokens {0, 1, 2}, prompt [0], exactly 2 actions, reward 1 for the response
-# [2, 1] only, gamma 1. Hard Q* (Q*(s, a) = r + max_a' Q*(s', a')):
+# [2, 1] only, gamma 1, a uniform reference (pi_ref = 1/3) and tau = kl_coef = 1.
+# Hard Q* (Q*(s, a) = r + max_a' Q*(s', a')):
 #   after [0, 2]: Q* = (0, 1, 0); after [0, 0] or [0, 1]: Q* = (0, 0, 0);
 #   at [0]: Q*(a) = max over the second step = (0, 0, 1).
-# Soft Q* at T = 1 (V(s) = log sum_a exp Q*(s, a)): the second step is the same; V([0, 2]) =
-#   log(e + 2), V([0, 0]) = V([0, 1]) = log 3, so at [0]: Q* = (log 3, log 3, log(e + 2)).
+# Soft Q* (V(s) = log sum_a 1/3 exp Q*(s, a)): the second step is the same; V([0, 2]) =
+#   log((e + 2) / 3), V([0, 0]) = V([0, 1]) = 0, so at [0]: Q* = (0, 0, log((e + 2) / 3)).
 # Both greedy policies emit [2, 1].
 STATES = np.array([[0, 0, 0], [0, 0, 0], [0, 1, 0], [0, 2, 0]], np.int32)  # [0], [0, a]
 POSITIONS = [0, 1, 1, 1]
 Q_STAR = {"hard": [[0, 0, 1], [0, 0, 0], [0, 0, 0], [0, 1, 0]],
-          "soft": [[math.log(3), math.log(3), math.log(math.e + 2)], [0, 0, 0], [0, 0, 0],
-                   [0, 1, 0]]}
+          "soft": [[0, 0, math.log((math.e + 2) / 3)], [0, 0, 0], [0, 0, 0], [0, 1, 0]]}
 TOLERANCE = 0.1
 
 
-def toy_q(model):
+def toy_lm():
+    return DecoderLM(3, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
+                     max_sequence_length=4, value_head=True)
+
+
+def uniform_lm():
+    """A DecoderLM whose next-token distribution is uniform (a zero embedding table: the
+    tied output layer gives every logit 0)."""
+    model = toy_lm()
+    model(np.zeros((1, 1), np.int32))  # builds the weights
+    model.token_embedding.embeddings.assign(tf.zeros_like(model.token_embedding.embeddings))
+    return model
+
+
+def toy_q(agent):
     """Q (4, 3) at the states [0], [0, 0], [0, 1], [0, 2]."""
-    return q_by_hand(model, STATES, POSITIONS)
+    return q_by_hand(agent.model, agent.reference_model, STATES, POSITIONS, 1.0)[0]
 
 
 @pytest.fixture(scope="module", params=["hard", "soft"])
@@ -176,12 +209,11 @@ def trained(request):
     """100 iterations of 16 episodes at epsilon 0.5 into an 8-iteration replay, 4 updates of
     16 replayed episodes each; Polyak tau 0.1 every step."""
     keras.utils.set_random_seed(0)
-    model = DecoderLM(3, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
-                      max_sequence_length=4, value_head=True)
+    model = toy_lm()
     env = TokenEnvironment([[0]], 3, 2, rewarded_pair, eos_id=None, pad_id=0)
     agent = QLearningAgent(*tf_specs(env), model, keras.optimizers.Adam(1e-2),
                            target=request.param, target_update_tau=0.1, epsilon=0.5,
-                           max_grad_norm=None)
+                           max_grad_norm=None, kl_coef=1.0, reference_model=uniform_lm())
     buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(agent.collect_data_spec,
                                                             batch_size=16, max_length=3)
     replay = EpisodeReplay(agent.collect_data_spec, 16, 3, capacity=8)
@@ -198,8 +230,8 @@ def trained(request):
 
 
 def test_learned_q_matches_the_hand_computed_optimum(trained):
-    target, _, model, _, history = trained
-    q = toy_q(model)
+    target, agent, _, _, history = trained
+    q = toy_q(agent)
     print(f"{target}: learned Q\n{np.round(q, 3)}\nQ*\n{np.round(Q_STAR[target], 3)}")
     np.testing.assert_allclose(q, Q_STAR[target], atol=TOLERANCE)
     assert {"td_loss", "td_error", "q_mean", "value_mean", "epsilon", "mean_reward",
@@ -228,9 +260,9 @@ def test_epsilon_one_samples_uniformly(trained):
     """The trained policy is far from uniform; at epsilon 1 the 9 two-token responses of
     3008 episodes are uniform (chi-square, 8 degrees of freedom, p = 0.001 bound 26.12) and
     every log-prob is log(1/3). At epsilon 0.5 the sampled log-probs are the mixture's."""
-    _, agent, model, _, _ = trained
+    _, agent, _, _, _ = trained
     policy = agent.collect_policy
-    q = toy_q(model)
+    q = toy_q(agent)  # the policy is softmax(Q / tau + log pi_ref), here softmax(Q)
     mixture = np.log(0.5 * np.exp(q) / np.exp(q).sum(-1, keepdims=True) + 0.5 / 3)
     actions, log_probs = sample(policy, 4, 7)
     expected = np.stack([mixture[0, actions[:, 0]], mixture[1 + actions[:, 0], actions[:, 1]]], 1)
@@ -310,6 +342,8 @@ def test_bad_arguments(toy):
                            ({"target_update_tau": 0.0}, "target_update_tau"),
                            ({"n_step_update": 0}, "n_step_update"),
                            ({"td_errors_loss_fn": "l1"}, "td_errors_loss_fn"),
-                           ({"epsilon": 1.5}, "epsilon must be in")):
+                           ({"epsilon": 1.5}, "epsilon must be in"),
+                           ({"kl_coef": 0.0}, "kl_coef must be > 0")):
         with pytest.raises(ValueError, match=match):
-            QLearningAgent(*tf_specs(env), model, keras.optimizers.Adam(), **options)
+            QLearningAgent(*tf_specs(env), model, keras.optimizers.Adam(),
+                           **{"kl_coef": 0.1, **options})

@@ -12,8 +12,8 @@ config.driver.num_episodes episodes into a TFUniformReplayBuffer, and the agent 
 them. config.agent.group_size (the one place it is set) samples that many continuations per
 prompt in adjacent rows (cached driver only; num_episodes a multiple of it); GRPO and RLOO
 need it >= 2 and compare the samples of a prompt instead of a value head.
-Q-learning (config.agent.name="q", tfllm.rl.QLearningAgent: Q = the value head plus the
-LM's log-probabilities at temperature T, so the starting policy is the LM) is
+Q-learning (config.agent.name="q", tfllm.rl.QLearningAgent: KL-regularized soft Q-values,
+Q = the value head plus kl_coef times the LM's log-ratio to the reference) is
 off-policy: the iteration's episodes also go to a replay of whole episodes
 (tfllm.rl.EpisodeReplay) holding the last config.agent.replay_capacity iterations, and the
 agent makes config.agent.updates_per_iteration updates per iteration, each on

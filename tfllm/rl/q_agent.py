@@ -1,33 +1,32 @@
 """Q-learning on token episodes over a Keras LM, as a TF-Agents TFAgent.
 
-The state is the prompt plus the tokens so far, the action the next token. Q is read off the
-LM with a value head as
-    Q(s, a) = V(s) + T log softmax(logits(s) / T)_a
-(the value head V(s), zero-initialized, plus the LM's log-probabilities at temperature T):
-the relation of soft Q-learning, Q = V + T log pi (Haarnoja et al. 2017, "Reinforcement
-Learning with Deep Energy-Based Policies", arXiv:1702.08165; Schulman et al. 2017,
-"Equivalence Between Policy Gradients and Soft Q-Learning", arXiv:1704.06440), in the form
-of a dueling network (Wang et al. 2016, arXiv:1511.06581). Every Q can be written so
-(V = T logsumexp(Q / T), logits = Q). The policy softmax(Q(s, .) / T) (LMPolicy, with
-epsilon-greedy mixing) is exactly the LM at temperature T, and the soft value
-T logsumexp(Q / T) is V(s): the pretrained LM starts as a consistent soft-Q function of
-value 0. Reading Q as the raw logits (Guo et al. 2021, arXiv:2106.07704) is not: softmax
-ignores a per-state offset of the logits, which the Bellman equation pins (measured on the
-2-step LM of tests/rl/test_rl_finetune.py: mean Q(s_t, a_t) -0.05 against a soft V of 5.56,
-a first TD error of 4.2).
+The state is the prompt plus the tokens so far, the action the next token. The agent
+learns KL-regularized soft Q-values: the policy is a softmax over Q with the frozen
+reference LM as its prior, pi(a|s) = pi_ref(a|s) exp(Q(s, a) / tau) / exp(V(s) / tau),
+V(s) = tau log sum_a pi_ref(a|s) exp(Q(s, a) / tau), tau the KL coefficient (kl_coef): the
+optimum of E[reward] - tau KL(pi || pi_ref) (Jaques et al. 2017, "Sequence Tutor",
+arXiv:1611.02796; soft Q-learning, Haarnoja et al. 2017, arXiv:1702.08165, with a prior).
+Q is read off the LM with a value head (`q_values`):
+    Q(s, a) = V(s) + tau (log pi(a|s) - log pi_ref(a|s)),
+the value head plus tau times the log-ratio of the LM to the reference, a dueling form
+(Wang et al. 2016, arXiv:1511.06581) in which the soft value above is exactly V(s) and the
+LM's own softmax is the policy. Every Q can be written so. The starting LM (pi = pi_ref,
+a zero value head) is Q = V = 0: exactly consistent with zero reward. (Reading Q as the
+raw logits, as Guo et al. 2021, arXiv:2106.07704, is not: softmax ignores a per-state
+offset of the logits, which the Bellman equation pins; and an entropy-regularized soft
+Q-learning at temperature 1 drove the sentiment LM to a flatter distribution, see
+docs/results/rl.md.)
 
-Targets, regressed on by Q(s_t, a_t):
-    soft: y_t = r_t + gamma V(s_{t+1}),  V(s) = T logsumexp_a Q_target(s, a) / T
+Targets, regressed on by Q(s_t, a_t), with r_t the task reward (the KL is in V):
+    soft: y_t = r_t + gamma V_target(s_{t+1})
     hard: y_t = r_t + gamma max_a Q_target(s_{t+1}, a)  (Watkins' Q-learning, DQN's target)
-with y_t = r_t at the last step of an episode (discount 0). Q_target(s_{t+1}, .) is the
-target network's at the next position of the same sequence, so one forward of the target
-network per episode (`trajectories.step_hidden`) gives every step's target. n-step targets
-(DqnAgent's n_step_update; Hessel et al. 2017, arXiv:1710.02298) sum n discounted rewards
-and bootstrap from V(s_{t+n}); the soft n-step target also adds the entropy terms of the
-intermediate steps, -T log pi(a_{t+k} | s_{t+k}) = V(s_{t+k}) - Q_target(s_{t+k}, a_{t+k})
-(the soft return). Both take the replayed actions as they are (no off-policy correction,
-as DqnAgent). The default target is "soft": the Bellman backup of the policy softmax(Q / T)
-itself; a hard max bootstraps from the single most optimistic token.
+with y_t = r_t at the last step of an episode (discount 0). The target network's values at
+the next position of the same sequence give every step's target from one forward per
+episode (`trajectories.step_hidden`). n-step targets (DqnAgent's n_step_update; Hessel et
+al. 2017, arXiv:1710.02298) sum n discounted rewards and bootstrap from V(s_{t+n}); the
+soft n-step target also adds the intermediate steps' -tau log(pi / pi_ref)(a_{t+k}) =
+V(s_{t+k}) - Q_target(s_{t+k}, a_{t+k}). Replayed actions are taken as they are (no
+off-policy correction, as DqnAgent).
 """
 
 import tensorflow as tf
@@ -43,19 +42,24 @@ TD_LOSSES = {"huber": common.element_wise_huber_loss,
              "squared": common.element_wise_squared_loss}
 
 
-def q_values(model, hidden, temperature=1.0):
-    """Q(s, .) (..., vocab) = V(s) + T log softmax(logits / T) of hidden states (...,
-    hidden_dim) of a model with a value head."""
-    logits = tf.cast(model.logits(hidden), tf.float32)
+def q_values(model, hidden, prior_log_probs, tau):
+    """Q(s, .) (..., vocab) = V(s) + tau (log pi(. | s) - log pi_ref(. | s)) from hidden
+    states (..., hidden_dim) of a model with a value head; `prior_log_probs`: log pi_ref."""
+    log_pi = tf.nn.log_softmax(tf.cast(model.logits(hidden), tf.float32), axis=-1)
     values = tf.cast(model.value_head(hidden), tf.float32)
-    return values[..., None] + temperature * tf.nn.log_softmax(logits / temperature, axis=-1)
+    return values[..., None] + tau * (log_pi - prior_log_probs)
 
 
-def state_values(q_values, target="soft", temperature=1.0):
-    """V(s) (...,) of Q values (..., vocab): max_a Q (hard) or T logsumexp(Q / T) (soft)."""
+def state_values(q_values, target="soft", tau=1.0, prior_log_probs=None):
+    """V(s) (...,) of Q values (..., vocab): max_a Q (hard) or
+    tau log sum_a pi_ref(a) exp(Q(s, a) / tau) (soft; without a prior every weight is 1:
+    tau logsumexp(Q / tau))."""
     if target == "hard":
         return tf.reduce_max(q_values, axis=-1)
-    return temperature * tf.reduce_logsumexp(q_values / temperature, axis=-1)
+    logits = q_values / tau
+    if prior_log_probs is not None:
+        logits += prior_log_probs
+    return tau * tf.reduce_logsumexp(logits, axis=-1)
 
 
 def _shift(x, k):
@@ -66,8 +70,8 @@ def _shift(x, k):
     return tf.pad(x[:, k:], paddings)
 
 
-def td_targets(target_q, actions, rewards, discounts, valid, target="soft", temperature=1.0,
-               n_step=1):
+def td_targets(target_q, actions, rewards, discounts, valid, target="soft", tau=1.0,
+               n_step=1, prior_log_probs=None):
     """n-step TD targets (batch, time) of the steps of token episodes.
 
     y_t = sum_{k<n} D_{t,k} (r_{t+k} + e_{t+k} [k > 0]) + D_{t,n} V(s_{t+n}),
@@ -82,10 +86,11 @@ def td_targets(target_q, actions, rewards, discounts, valid, target="soft", temp
         discounts: (batch, time) gamma * discount_t (0 at an episode's last step).
         valid: (batch, time) bool, steps that carry an action (their Q is read).
         target: "soft" or "hard".
-        temperature: T of the soft value.
+        tau: the soft value's temperature (the KL coefficient).
         n_step: n >= 1.
+        prior_log_probs: (batch, time, vocab) log pi_ref of the soft value (None: weights 1).
     """
-    values = tf.where(valid, state_values(target_q, target, temperature), 0.0)
+    values = tf.where(valid, state_values(target_q, target, tau, prior_log_probs), 0.0)
     targets = _shift(values, n_step)
     if target == "soft" and n_step > 1:
         taken = tf.gather(target_q, tf.cast(actions, tf.int32)[..., None], batch_dims=2)[..., 0]
@@ -99,25 +104,27 @@ def td_targets(target_q, actions, rewards, discounts, valid, target="soft", temp
 
 
 class QLearningAgent(LMAgent):
-    """(Soft) Q-learning with a target network; Q(s, .) = V(s) + T log pi(. | s) (`q_values`).
+    """KL-regularized Q-learning with a target network; Q(s, .) = V(s) + tau log(pi /
+    pi_ref)(. | s) (`q_values`), tau = the KL controller's coefficient (kl_coef).
 
     Each `train(experience)` call makes one gradient step on
     loss = mean over the steps of finished episodes of td_errors_loss_fn(y_t, Q(s_t, a_t)),
     y_t from `td_targets` over the target network (no gradient), then updates the target
     network every target_update_period steps by Polyak averaging,
-    theta' <- (1 - tau) theta' + tau theta (tf_agents.utils.common.soft_variables_update;
-    tau 1 = a periodic copy), as DqnAgent does. The rewards are LMAgent's shaped rewards:
-    the task reward at an episode's last step (whitened over the batch when
-    whiten_rewards) minus kl_coef * (log pi(a_t) - log pi_ref(a_t)) at every step, pi the
-    model's softmax at temperature 1.
-    The collect policy is LMPolicy: softmax(Q / temperature) mixed with epsilon of uniform
-    random tokens; `agent.policy` is the greedy argmax_a Q(s, a).
+    theta' <- (1 - p) theta' + p theta (p = target_update_tau;
+    tf_agents.utils.common.soft_variables_update; p = 1 is a periodic copy), as DqnAgent
+    does. The reward is the task reward at an episode's last step (whitened over the batch
+    when whiten_rewards); the KL to the reference is in the soft value, not the reward.
+    The collect policy is LMPolicy: the LM's softmax, which is pi_ref exp(Q / tau)
+    normalized, mixed with epsilon of uniform random tokens (at temperature 1; another
+    temperature samples a sharper or flatter policy than the one learned);
+    `agent.policy` is the greedy argmax_a of the LM, i.e. of Q / tau + log pi_ref.
     Q-learning is off-policy: train on replayed episodes (tfllm.rl.replay), minibatches of
     whole episodes (rows).
 
     Args:
-        target: "soft" (default: soft Q-learning, V = T logsumexp(Q / T) with
-            T = temperature) or "hard" (V = max_a Q).
+        target: "soft" (default: V = tau log sum_a pi_ref(a|s) exp(Q(s, a) / tau), the
+            backup of the policy itself) or "hard" (V = max_a Q).
         target_update_tau: Polyak rate in (0, 1] (DqnAgent's target_update_tau; 1 = a
             copy every target_update_period steps).
         target_update_period: train steps between target updates (>= 1).
@@ -154,8 +161,10 @@ class QLearningAgent(LMAgent):
             td_errors_loss_fn = TD_LOSSES[td_errors_loss_fn]
         super().__init__(time_step_spec, action_spec, model, optimizer, name=name, **kwargs)
         self._check_value_head("QLearningAgent")
+        if not float(self.kl_controller.coef.numpy()) > 0.0:
+            raise ValueError("QLearningAgent: kl_coef must be > 0 (tau, the weight of the KL "
+                             "to the reference in the soft values)")
         self.target = target
-        self.temperature = float(self.collect_policy.temperature)
         self.target_update_tau = float(target_update_tau)
         self.target_update_period = int(target_update_period)
         self.n_step_update = int(n_step_update)
@@ -176,14 +185,18 @@ class QLearningAgent(LMAgent):
         return self._targets(experience, prepared)[0]
 
     def _targets(self, experience, prepared):
-        """(y_t, target V(s_t)), each (batch, time), without gradients."""
+        """(y_t, target V(s_t), log pi_ref(. | s_t)), each (batch, time[, vocab]), without
+        gradients."""
+        tau = self.kl_controller.coef
+        hidden = trajectories.step_hidden(self.reference_model, experience)
+        prior = tf.nn.log_softmax(tf.cast(self.reference_model.logits(hidden), tf.float32))
         hidden = trajectories.step_hidden(self.target_model, experience)
-        target_q = q_values(self.target_model, hidden, self.temperature)
-        targets = td_targets(target_q, experience.action, prepared["rewards"],
-                             prepared["discounts"], prepared["valid"], self.target,
-                             self.temperature, self.n_step_update)
-        values = state_values(target_q, self.target, self.temperature)
-        return tf.stop_gradient(targets), tf.stop_gradient(values)
+        target_q = q_values(self.target_model, hidden, prior, tau)
+        targets = td_targets(target_q, experience.action, prepared["task"],
+                             prepared["discounts"], prepared["valid"], self.target, tau,
+                             self.n_step_update, prior)
+        values = state_values(target_q, self.target, tau, prior)
+        return (tf.stop_gradient(targets), tf.stop_gradient(values), tf.stop_gradient(prior))
 
     def _update_target(self):
         """Polyak update of the target network when this step completes a period."""
@@ -198,11 +211,11 @@ class QLearningAgent(LMAgent):
 
     def _update(self, experience, prepared):
         mask = prepared["mask"]
-        targets, values = self._targets(experience, prepared)
+        targets, values, prior = self._targets(experience, prepared)
         with tf.GradientTape() as tape:
             hidden = trajectories.step_hidden(self.model, experience, training=True)
-            q_taken = tf.gather(q_values(self.model, hidden, self.temperature),
-                                experience.action[..., None], batch_dims=2)[..., 0]
+            q = q_values(self.model, hidden, prior, self.kl_controller.coef)
+            q_taken = tf.gather(q, experience.action[..., None], batch_dims=2)[..., 0]
             td_loss = masked_mean(self.td_errors_loss_fn(targets, q_taken), mask)
         self._apply_gradients(tape, td_loss)
         self._update_target()
