@@ -154,7 +154,7 @@ def compare():
             "tfllm.bin.rl_finetune", "configs/rl_sentiment.py", workdir,
             f"--config.init_from={lm}", *[f"--config.{o}" for o in COMPARED[method]])
         result = rl_result(workdir, command, seconds)
-        result["method"] = method
+        result["method"] = method + FLAGS.tag
         config = read_json(os.path.join(workdir, "config.json"))
         result["episodes"] = result["iterations"] * config["driver"]["num_episodes"]
         result["overrides"] = COMPARED[method] + FLAGS.overrides

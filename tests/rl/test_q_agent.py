@@ -206,7 +206,7 @@ def toy_q(agent):
 
 @pytest.fixture(scope="module", params=["hard", "soft"])
 def trained(request):
-    """100 iterations of 16 episodes at epsilon 0.5 into an 8-iteration replay, 4 updates of
+    """50 iterations of 16 episodes at epsilon 0.5 into an 8-iteration replay, 4 updates of
     16 replayed episodes each; Polyak tau 0.1 every step."""
     keras.utils.set_random_seed(0)
     model = toy_lm()
@@ -219,7 +219,7 @@ def trained(request):
     replay = EpisodeReplay(agent.collect_data_spec, 16, 3, capacity=8)
     driver = CachedSamplingDriver(env, agent.collect_policy, [buffer.add_batch], num_episodes=16)
     history = []
-    for _ in range(100):
+    for _ in range(50):
         driver.run()
         replay.add(buffer.gather_all())
         buffer.clear()

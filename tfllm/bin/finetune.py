@@ -208,13 +208,18 @@ def datasets(config, workdir):
             make(config, tokenizer, eval_path, False) if eval_path else None)
 
 
+def wants_ilql(config):
+    """config.model.kind == "ilql" (configs without a model section start from a workdir)."""
+    return (config.get("model") or {}).get("kind") == "ilql"
+
+
 def start_model(config, start):
     """The --init_workdir model; with config.model.kind="ilql" a DecoderLM gets ILQL
     heads (an ILQLModel, beta config.model.beta) and an ILQLModel is kept."""
     from tfllm.models import DecoderLM, ILQLModel
 
     model = common.load_model(start)
-    if config.model.get("kind") != "ilql" or isinstance(model, ILQLModel):
+    if not wants_ilql(config) or isinstance(model, ILQLModel):
         return model
     if not isinstance(model, DecoderLM):
         raise ValueError(f"config.model.kind='ilql' needs a DecoderLM in --init_workdir "
@@ -224,7 +229,7 @@ def start_model(config, start):
 
 def main(argv):
     config = FLAGS.config
-    if config.model.get("kind") == "ilql" and not init_workdir(config):
+    if wants_ilql(config) and not init_workdir(config):
         raise ValueError("config.model.kind='ilql' needs --init_workdir (the LM to add "
                          "the ILQL heads to)")
     common.setup(config)
