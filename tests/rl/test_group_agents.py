@@ -4,7 +4,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
 from tfllm.rl.agent import sequence_mean, sequence_sum
 from tfllm.rl.driver import CachedSamplingDriver, episodes_to_trajectory
@@ -103,43 +102,21 @@ def test_grpo_kl_term_pulls_the_policy_to_the_reference(toy):
     assert history[-1]["kl"] < 0.1 * history[0]["kl"]
 
 
-def train(toy, agent_class, iterations, group_size=4, **options):
-    """driver (16 episodes = 4 prompts x 4 samples) -> replay buffer -> agent.train."""
-    env = toy.make_env()
-    agent = agent_class(*tf_specs(env), toy.tiny_lm(value_head=False), keras.optimizers.Adam(1e-2),
-                        group_size=group_size, **options)
-    buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
-        agent.collect_data_spec, batch_size=16, max_length=env.max_new_tokens + 1)
-    driver = CachedSamplingDriver(env, agent.collect_policy, [buffer.add_batch], num_episodes=16,
-                                  group_size=group_size)
-    history = []
-    for _ in range(iterations):
-        driver.run()
-        loss_info = agent.train(buffer.gather_all())
-        buffer.clear()
-        history.append({k: float(v) for k, v in loss_info.extra.items()})
-    return history
-
-
-def final(history, key):
-    return np.mean([h[key] for h in history[-3:]])
-
-
 def test_grpo_reaches_high_reward(toy):
-    history = train(toy, GRPOAgent, 20, num_epochs=2, kl_coef=0.02)
+    history = toy.train(GRPOAgent, 20, value_head=False, group_size=4, num_epochs=2, kl_coef=0.02)
     assert {"policy_loss", "kl", "approx_kl", "clip_fraction", "mean_reward",
             "kl_to_reference", "entropy"} <= set(history[0])
     assert history[0]["mean_reward"] < 0.5
-    assert final(history, "mean_reward") >= 0.9
+    assert toy.final(history, "mean_reward") >= 0.9
     assert max(h["clip_fraction"] for h in history) > 0.0  # the second epoch is clipped
 
 
 def test_rloo_reaches_high_reward(toy):
-    history = train(toy, RLOOAgent, 25, kl_coef=0.02)
+    history = toy.train(RLOOAgent, 25, value_head=False, group_size=4, kl_coef=0.02)
     assert {"policy_loss", "mean_return", "approx_kl", "clip_fraction", "mean_reward",
             "kl_to_reference"} <= set(history[0])
     assert history[0]["mean_reward"] < 0.5
-    assert final(history, "mean_reward") >= 0.9
+    assert toy.final(history, "mean_reward") >= 0.9
     for h in history:  # the return is the task reward less the KL penalty
         assert h["mean_return"] == pytest.approx(
             h["mean_reward"] - 0.02 * h["kl_to_reference"], abs=1e-4)
