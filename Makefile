@@ -22,7 +22,7 @@ train: $(STAMP)
 	$(VENV)/bin/tfllm-pretrain --config=configs/phf_pep8.py --workdir=runs/phf_pep8
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -n 2 --dist=loadfile tests
+	$(VENV)/bin/python -m pytest -n 2 --dist=loadfile --no-loadscope-reorder tests
 
 bench: $(STAMP)
 	$(VENV)/bin/python tools/bench.py --task=train --json

@@ -14,6 +14,29 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 
+# Files that run for minutes (subprocess trainings, fixtures that train), slowest first.
+# With `make test` (-n 2 --dist=loadfile --no-loadscope-reorder) they are handed out before
+# the many short files, so neither worker ends on a long file alone.
+SLOW_FILES = (
+    "tests/bin/test_workdirs.py",
+    "tests/bin/test_binaries.py",
+    "tests/rl/test_rl_finetune.py",
+    "tests/training/test_distributed.py",
+    "tests/rl/test_train_reward.py",
+    "tests/tools/test_speedrun.py",
+    "tests/tools/test_bench.py",
+    "tests/serving/test_export.py",
+    "tests/evaluation/test_phf.py",
+    "tests/rl/test_q_agent.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: i for i, path in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(
+        pathlib.Path(str(item.path)).relative_to(REPO_ROOT).as_posix(), len(SLOW_FILES)))
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     import keras
