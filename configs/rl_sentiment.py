@@ -61,7 +61,9 @@ def get_config():
         target="soft", target_update_tau=0.1, target_update_period=1, n_step_update=1,
         td_loss="huber", replay_capacity=8, updates_per_iteration=4, replay_batch_size=64)
     config.driver = dict(kind="cached", num_episodes=64)
-    config.eval = dict(num_episodes=256)
+    # The held-out evaluation (tfllm-rl-finetune before and after training; tfllm-evaluate
+    # of any policy workdir against reference_workdir, default init_from).
+    config.evaluation = dict(mode="rl", num_episodes=256, reference_workdir="")
     config.training = dict(iterations=90, seed=0, log_every=5, sample_every=10,
                            checkpoint_every=20, precision="float32", deterministic=False)
     return config

@@ -6,7 +6,8 @@
     .venv/bin/python tools/rl_experiments.py --step=dpo        # DPO on the same pairs
     .venv/bin/python tools/rl_experiments.py --step=pep8       # PPO on the pycodestyle reward
     .venv/bin/python tools/rl_experiments.py --step=pep8_compare  # re-read the PHF metrics
-    .venv/bin/python tools/rl_experiments.py --step=compare    # every agent on sentiment
+    .venv/bin/python tools/rl_experiments.py --step=compare    # every method on sentiment
+    .venv/bin/python tools/rl_experiments.py --step=held_out   # re-measure older compare runs
     .venv/bin/python tools/rl_experiments.py --step=report     # docs/results/rl.md + rl.png
 
 Prerequisite: the LM of configs/rl_sentiment_lm.py in <runs>/<lm> (tfllm-pretrain), and for
@@ -27,7 +28,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "docs", "results", "rl.json")
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("step", None, ["bench", "sentiment", "reward", "dpo", "pep8",
-                                 "pep8_compare", "compare", "report"],
+                                 "pep8_compare", "compare", "held_out", "report"],
                   "which experiment", required=True)
 flags.DEFINE_string("runs", os.path.join(REPO, "runs"), "folder of the run workdirs")
 flags.DEFINE_string("lm", "rl_sentiment_lm", "LM workdir (under --runs) for sentiment/reward")
@@ -57,7 +58,15 @@ COMPARED = {
     "rloo": ["agent.name=rloo", "agent.group_size=8"],
     "q": ["agent.name=q"],
 }
-flags.DEFINE_list("methods", list(COMPARED), "compare step: the methods to run")
+# Offline methods of the comparison, fixed before their runs (29 Nov): DPO on pairs sampled
+# from the LM with the online methods' budget (2 x 2880 = 5760 episodes of up to 64 tokens,
+# VADER-labelled, exact ties dropped; configs/dpo_sentiment.py as it is: 300 steps, beta
+# 0.1), and ILQL on the docs corpus scored by VADER (configs/ilql_sentiment.py as it is:
+# 600 steps x 32 x 128 tokens, no sampling). Both are measured by tfllm-evaluate's rl mode.
+OFFLINE = ("dpo", "ilql")
+DPO_PROMPTS = 2880
+flags.DEFINE_list("methods", list(COMPARED), "compare step: the methods to run (also "
+                  f"{', '.join(OFFLINE)})")
 
 
 def merge(key, value):
@@ -145,10 +154,72 @@ def sentiment():
     merge("ppo_sentiment" + FLAGS.tag, result)
 
 
+def held_out(workdir, lm):
+    """tfllm-evaluate's rl mode (configs/rl_sentiment.py: the compare runs' held-out prompts,
+    seed and episode count) on a copy of `workdir` (the evaluation writes its eval/):
+    mean reward, its std and KL to the LM `lm`."""
+    import shutil
+
+    evaldir = workdir + "_held_out"
+    shutil.rmtree(evaldir, ignore_errors=True)
+    shutil.copytree(workdir, evaldir, ignore=shutil.ignore_patterns("eval", "policy",
+                                                                    "tensorboard"))
+    command, _ = run_binary("tfllm.bin.evaluate", "configs/rl_sentiment.py", evaldir,
+                            f"--config.init_from={lm}")
+    metrics = read_json(os.path.join(evaldir, "eval", "metrics.json"))
+    return {"command": " ".join(command[1:]), "samples": metrics["samples"][:4],
+            **{k: metrics[k] for k in ("mean_reward", "reward_std", "kl_to_reference",
+                                       "response_length")}}
+
+
+def offline_method(method, lm):
+    """DPO or ILQL (OFFLINE) trained with tfllm-finetune from the LM, then `held_out`."""
+    workdir = os.path.join(FLAGS.runs, "rl_compare", method + FLAGS.tag)
+    commands, seconds, episodes = [], 0.0, 0
+    if method == "dpo":
+        pairs = os.path.join(FLAGS.runs, "rl_compare", "dpo_pairs" + FLAGS.tag)
+        command, took = run_binary(
+            "tfllm.bin.train_reward", "configs/reward_sentiment.py", pairs,
+            f"--config.init_from={lm}", f"--config.pairs.sample_from={lm}",
+            f"--config.pairs.num_prompts={DPO_PROMPTS}", "--config.pairs.num_validation=64",
+            "--config.training.steps=1", "--config.schedule.warmup_steps=0")
+        commands.append(command)
+        seconds += took
+        episodes = 2 * DPO_PROMPTS
+        data = [f"--train_file={pairs}/pairs_train.jsonl",
+                f"--eval_file={pairs}/pairs_validation.jsonl"]
+        with open(os.path.join(pairs, "pairs_train.jsonl"), encoding="utf-8") as f:
+            train_pairs = sum(1 for line in f if line.strip())
+    else:
+        data, train_pairs = [], None
+    command, took = run_binary("tfllm.bin.finetune", f"configs/{method}_sentiment.py", workdir,
+                               f"--init_workdir={lm}", *data)
+    commands.append(command)
+    initial = held_out(lm, lm)
+    final = held_out(workdir, lm)
+    config = read_json(os.path.join(workdir, "config.json"))
+    t = config["training"]
+    return {"method": method + FLAGS.tag, "offline": True,
+            "commands": [" ".join(c[1:]) for c in commands], "seconds": seconds + took,
+            "iterations": t["steps"], "episodes": episodes, "train_pairs": train_pairs,
+            "training_tokens": t["steps"] * t["batch_size"] * config["data"]["sequence_length"],
+            "initial": initial, "final": final, "history": [],
+            "gain_in_initial_std": (final["mean_reward"] - initial["mean_reward"])
+            / max(initial["reward_std"], 1e-9),
+            "overrides": FLAGS.overrides, "final_samples": final["samples"]}
+
+
 def compare():
-    """Each method of COMPARED from the same LM on the same prompts and budget."""
+    """Each method of COMPARED from the same LM on the same prompts and budget; OFFLINE
+    methods from the same LM, measured on the same prompts."""
     lm = os.path.join(FLAGS.runs, FLAGS.lm)
     for method in FLAGS.methods:
+        if method in OFFLINE:
+            result = offline_method(method, lm)
+            result["target_met"] = result["gain_in_initial_std"] >= 2 and \
+                result["final"]["kl_to_reference"] <= 10
+            merge(f"compare_{method}{FLAGS.tag}", result)
+            continue
         workdir = os.path.join(FLAGS.runs, "rl_compare", method + FLAGS.tag)
         command, seconds = run_binary(
             "tfllm.bin.rl_finetune", "configs/rl_sentiment.py", workdir,
@@ -161,6 +232,20 @@ def compare():
         result["target_met"] = result["gain_in_initial_std"] >= 2 and \
             result["final"]["kl_to_reference"] <= 10
         merge(f"compare_{method}{FLAGS.tag}", result)
+
+
+def held_out_step():
+    """Re-measures the compare step's online runs with `held_out` (the prompts of their
+    initial evaluation; runs before the fresh evaluation environment of tfllm-rl-finetune
+    had their final evaluation on the next draw of held-out prompts) into "held_out"."""
+    lm = os.path.join(FLAGS.runs, FLAGS.lm)
+    results = read_json(RESULTS)
+    for key in sorted(k for k in results if k.startswith("compare_")):
+        r = results[key]
+        if r.get("offline") or "held_out" in r:
+            continue
+        r["held_out"] = held_out(os.path.join(FLAGS.runs, "rl_compare", r["method"]), lm)
+        merge(key, r)
 
 
 def read_json(path):
@@ -465,7 +550,8 @@ def report():
 def main(argv):
     del argv
     {"bench": bench, "sentiment": sentiment, "reward": reward, "dpo": dpo, "pep8": pep8,
-     "pep8_compare": pep8_compare, "compare": compare, "report": report}[FLAGS.step]()
+     "pep8_compare": pep8_compare, "compare": compare, "held_out": held_out_step,
+     "report": report}[FLAGS.step]()
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def rl_run(tmp_path_factory):
     args = ["--config=configs/rl_sentiment.py", f"--workdir={rl}", f"--config.init_from={lm}",
             "--config.data.corpus=python_stdlib_code", "--config.data.max_files=5",
             "--config.env.max_new_tokens=4", "--config.env.prompt_tokens=2",
-            "--config.driver.num_episodes=4", "--config.eval.num_episodes=4",
+            "--config.driver.num_episodes=4", "--config.evaluation.num_episodes=4",
             "--config.training.sample_every=0", "--config.training.checkpoint_every=1"]
     out = _run("tfllm.bin.rl_finetune", *args, "--config.training.iterations=1")
     assert out.returncode == 0, out.stderr[-2000:]
@@ -134,3 +134,25 @@ def test_epsilon_decays_linearly_then_stays():
     assert [epsilon_at(constant, i) for i in (0, 50)] == [0.3, 0.3]
     del constant["epsilon_decay_iterations"]  # configs written before the schedule
     assert epsilon_at(constant, 7) == 0.3
+
+
+def test_tfllm_evaluate_measures_a_policy_workdir_as_rl_finetune_does(rl_run, tmp_path):
+    """tfllm-evaluate in rl mode (the RL config's evaluation, KL from the sampler's log-probs)
+    on the starting LM repeats tfllm-rl-finetune's initial evaluation (the same episodes,
+    KL 0), and on the RL workdir its final one (the KL equality away from 0 is
+    tests/rl/test_evaluation.py's)."""
+    import shutil
+
+    metrics = json.loads((rl_run.workdir / "eval" / "metrics.json").read_text())
+    for source, key in ((rl_run.lm, "initial"), (rl_run.workdir, "final")):
+        workdir = tmp_path / key
+        shutil.copytree(source, workdir, ignore=shutil.ignore_patterns("eval"))
+        out = _run("tfllm.bin.evaluate", f"--workdir={workdir}", rl_run.args[0],
+                   *rl_run.args[2:])
+        assert out.returncode == 0, out.stderr[-2000:]
+        measured = json.loads((workdir / "eval" / "metrics.json").read_text())
+        assert measured["rewards"] == metrics[key]["rewards"]
+        assert measured["samples"] == metrics[key]["samples"]
+        assert measured["reference_workdir"] == str(rl_run.lm)
+        np.testing.assert_allclose(measured["kl_to_reference"], metrics[key]["kl_to_reference"],
+                                   atol=1e-4, rtol=1e-4)

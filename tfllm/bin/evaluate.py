@@ -7,9 +7,12 @@ evaluation: "lm" (perplexity and token accuracy on config.evaluation.split), "se
 (BLEU and ROUGE-L of decoded test pairs), "classification" (accuracy, macro/micro
 P/R/F1 and the confusion matrix of config.data.<split>_file, also as an image) or "phf"
 (tfllm.evaluation.phf.evaluate: misalignment scores of samples; KL from the MLE model of
-config.evaluation.reference_workdir if set). TensorBoard gets the metrics in the run
-<workdir>/tensorboard/eval, below the training run, so the hparams dashboard shows them
-beside the run's hyperparameters.
+config.evaluation.reference_workdir if set) or "rl" (the held-out evaluation of
+tfllm-rl-finetune's configs for any policy workdir, e.g. a DPO or ILQL run: mean reward of
+config.evaluation.num_episodes episodes on the validation prompts, and KL to the reference
+LM of config.evaluation.reference_workdir, default config.init_from). TensorBoard gets the
+metrics in the run <workdir>/tensorboard/eval, below the training run, so the hparams
+dashboard shows them beside the run's hyperparameters.
 """
 
 import os
@@ -79,6 +82,31 @@ def evaluate_classification(config, model, tokenizer, workdir):
     return metrics
 
 
+def evaluate_rl(config, model, tokenizer):
+    """tfllm-rl-finetune's held-out evaluation of `model` (a DecoderLM, or an ILQLModel
+    decoding with its beta) against the reference LM, with the KL read from the sampler."""
+    import functools
+
+    from tfllm.bin import rl_finetune
+    from tfllm.rl import LMPolicy, tf_specs
+    from tfllm.rl.evaluation import evaluate_policy, sampled_statistics
+
+    e = config.evaluation
+    reference_workdir = e.get("reference_workdir") or config.get("init_from")
+    if not reference_workdir:
+        raise ValueError("rl evaluation: set config.evaluation.reference_workdir (or "
+                         "config.init_from) to the reference LM's workdir")
+    reference = common.load_model(reference_workdir)
+    tokenizer.check_model(reference, reference_workdir)
+    seed = config.training.seed
+    env = rl_finetune.environment(config, tokenizer, "validation",
+                                  rl_finetune.reward_fn(config, tokenizer), seed + 1)
+    policy = LMPolicy(model, *tf_specs(env), temperature=config.agent.temperature)
+    statistics = functools.partial(sampled_statistics, reference_model=reference)
+    metrics = evaluate_policy(policy, env, e.num_episodes, seed + 7, tokenizer, statistics)
+    return {**metrics, "reference_workdir": reference_workdir}
+
+
 def main(argv):
     config = config_of(FLAGS.workdir)
     model, tokenizer = common.load_model_and_tokenizer(FLAGS.workdir)
@@ -99,9 +127,11 @@ def main(argv):
         metrics = phf.evaluate(config, model, tokenizer, FLAGS.workdir, reference=reference)
     elif mode == "classification":
         metrics = evaluate_classification(config, model, tokenizer, FLAGS.workdir)
+    elif mode == "rl":
+        metrics = evaluate_rl(config, model, tokenizer)
     else:
         raise ValueError(f"config.evaluation.mode={mode!r}: expected 'lm', 'seq2seq', "
-                         "'classification' or 'phf'")
+                         "'classification', 'phf' or 'rl'")
     out = os.path.join(FLAGS.workdir, "eval")
     common.write_json(os.path.join(out, "metrics.json"), metrics)
     if mode != "phf":  # phf.evaluate wrote its phf/* scalars there already
@@ -113,7 +143,7 @@ def main(argv):
                            if isinstance(v, (int, float)) and not isinstance(v, bool)})
         summaries.close()
     for key, value in sorted(metrics.items()):
-        print(f"{key}: {value}")
+        print(f"{key}: {f'{len(value)} values' if isinstance(value, list) else value}")
     print(f"wrote {os.path.join(out, 'metrics.json')}")
 
 

@@ -22,7 +22,8 @@ starts empty again when a run resumes); its LossInfo extras are averaged over th
 iteration's updates. config.agent.epsilon_final and epsilon_decay_iterations (any agent;
 absent or 0 = a constant epsilon) decay the collect policy's epsilon linearly from
 config.agent.epsilon. The held-out evaluation samples one continuation per prompt whatever
-the group size, from softmax(logits / temperature) without the exploration epsilon. The
+the group size, from softmax(logits / temperature) without the exploration epsilon, on the
+same draw of validation prompts every time (as tfllm-evaluate's "rl" mode). The
 reward is a scorer (config.reward.scorer) or a reward-model workdir
 (config.reward.reward_model). TensorBoard (<workdir>/tensorboard): every LossInfo extra
 (mean reward, KL to reference, entropy, clip fraction, value loss, approx KL; for
@@ -156,25 +157,6 @@ def make_driver(config, env_factory, agent, observers):
     raise ValueError(f"config.driver.kind={d.kind!r}: expected one of {DRIVERS}")
 
 
-def evaluate(agent, env, num_episodes, seed, tokenizer):
-    """Mean/std reward and KL to the reference of `agent.collect_policy` on env's prompts,
-    sampled without its exploration epsilon."""
-    from tfllm.rl import CachedSamplingDriver
-
-    policy = agent.collect_policy
-    epsilon, policy.epsilon = policy.epsilon, 0.0
-    try:
-        experience, info = CachedSamplingDriver(env, policy, (), num_episodes=num_episodes,
-                                                seed=seed).run()
-    finally:
-        policy.epsilon = epsilon
-    stats = {k: float(v) for k, v in agent.statistics(experience).items()}
-    stats["rewards"] = [float(r) for r in info["rewards"]]
-    stats["samples"] = [tokenizer.decode(p + r) for p, r in
-                        zip(info["prompts"][:8], info["responses"][:8])]
-    return stats
-
-
 def epsilon_at(agent_config, iteration):
     """The collect policy's epsilon at `iteration` (0-based): linear from agent.epsilon to
     agent.epsilon_final over agent.epsilon_decay_iterations iterations, then constant
@@ -219,6 +201,7 @@ def finetune(config, workdir):
     from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
     from tfllm.rl import EpisodeReplay, save_policy
+    from tfllm.rl.evaluation import evaluate_policy
     from tfllm.tokenizers import Tokenizer
     from tfllm.training.checkpoints import model_trackables
 
@@ -230,7 +213,10 @@ def finetune(config, workdir):
     reward = reward_fn(config, tokenizer)
     seed = config.training.seed
     train_env = environment(config, tokenizer, "train", reward, seed)
-    eval_env = environment(config, tokenizer, "validation", reward, seed + 1)
+
+    def eval_env():  # a fresh one each time: every evaluation draws the same prompts
+        return environment(config, tokenizer, "validation", reward, seed + 1)
+
     agent = make_agent(config, train_env, model)
     d = config.driver
     max_length = (train_env.max_new_tokens + 1) * (1 if d.kind == "cached" else 2)
@@ -257,12 +243,14 @@ def finetune(config, workdir):
     checkpoint = tf.train.Checkpoint(**trackables)
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), 2)
     metrics_path = os.path.join(workdir, "eval", "metrics.json")
+    e = config.evaluation
     # the initial evaluation is of the starting model: made (and written at once, so a run
     # that dies later resumes with it) before any checkpoint is restored
     initial = common.read_json(metrics_path).get("initial") \
         if os.path.isfile(metrics_path) else None
     if initial is None:
-        initial = evaluate(agent, eval_env, config.eval.num_episodes, seed + 7, tokenizer)
+        initial = evaluate_policy(agent.collect_policy, eval_env(), e.num_episodes, seed + 7,
+                                  tokenizer, agent.statistics)
         os.makedirs(os.path.dirname(metrics_path), exist_ok=True)
         common.write_json(metrics_path, {"initial": initial})
     if manager.latest_checkpoint:
@@ -280,7 +268,8 @@ def finetune(config, workdir):
             for key, value in extra.items():
                 tf.summary.scalar(f"rl/{key}", value)
             if t.sample_every and (iteration + 1) % t.sample_every == 0:
-                stats = evaluate(agent, eval_env, 4, seed + iteration, tokenizer)
+                stats = evaluate_policy(agent.collect_policy, eval_env(), 4, seed + iteration,
+                                        tokenizer, agent.statistics)
                 tf.summary.text("samples", "\n\n".join(
                     f"**{r:.3f}** `{s!r}`" for r, s in zip(stats["rewards"], stats["samples"])))
         if t.log_every and (iteration + 1) % t.log_every == 0:
@@ -290,7 +279,8 @@ def finetune(config, workdir):
             manager.save()
     manager.save()
     writer.flush()
-    final = evaluate(agent, eval_env, config.eval.num_episodes, seed + 7, tokenizer)
+    final = evaluate_policy(agent.collect_policy, eval_env(), e.num_episodes, seed + 7,
+                            tokenizer, agent.statistics)
     save_policy(agent.policy, os.path.join(workdir, "policy"))
     summary = {"initial": initial, "final": final, "seconds": time.time() - began,
                "iterations": int(agent.train_step_counter.numpy()) // updates}

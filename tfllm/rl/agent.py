@@ -18,6 +18,7 @@ from tf_agents.policies import greedy_policy
 from tfllm.objectives.dpo import frozen_copy
 from tfllm.objectives.token_losses import masked_mean
 from tfllm.rl import trajectories
+from tfllm.rl.evaluation import episode_statistics
 from tfllm.rl.kl_control import KLController
 from tfllm.rl.policy import LMPolicy
 
@@ -135,13 +136,8 @@ class LMAgent(tf_agent.TFAgent):
             "rewards": task - self.kl_controller.coef * kl,
             "discounts": self.gamma * experience.discount,
             "num_episodes": num_episodes, "kl_to_reference": kl_per_episode}
-        stats = {"mean_reward": masked_mean(experience.reward, final),
-                 "reward_std": tf.sqrt(masked_mean(tf.square(
-                     experience.reward - masked_mean(experience.reward, final)), final)),
-                 "kl_to_reference": kl_per_episode,
+        stats = {**episode_statistics(experience, kl, complete),
                  "kl_coef": tf.identity(self.kl_controller.coef),
-                 "response_length": tf.reduce_sum(tf.cast(complete, tf.float32))
-                 / tf.maximum(num_episodes, 1.0),
                  "entropy": masked_mean(entropy, complete)}
         return prepared, stats
 

@@ -21,21 +21,24 @@ from tf_agents.policies import tf_policy
 from tf_agents.trajectories import policy_step
 
 from tfllm.generation import sample_tokens
+from tfllm.generation.adapters import make_adapter
 from tfllm.generation.decoding import decode, setup
 
 
 def prefix_logits(model, observation):
-    """The model's next-token logits (batch, vocab) after each observed prefix."""
-    tokens = observation["tokens"]
-    logits = model(tokens)
-    return tf.gather(logits, observation["length"] - 1, batch_dims=1)
+    """The next-token logits (batch, vocab) the model decodes with after each observed
+    prefix (an ILQLModel's: perturbed by its advantages, as `generate` samples)."""
+    _, hidden = model.call_with_hidden(observation["tokens"])
+    hidden = tf.gather(hidden, observation["length"] - 1, batch_dims=1)
+    return make_adapter(model).logits(hidden)
 
 
 class LMPolicy(tf_policy.TFPolicy):
     """Samples the next token from a DecoderLM.
 
     Args:
-        model: a tfllm DecoderLM (or any Keras LM with `call_with_cache`).
+        model: a tfllm DecoderLM, or an ILQLModel (sampled as it decodes: the LM's
+            log-probs plus beta times its advantages).
         time_step_spec, action_spec: from the (TF) TokenEnvironment.
         temperature: > 0, divides the logits.
         epsilon: in [0, 1], probability mass spread uniformly over the vocabulary (1: every
