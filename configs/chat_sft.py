@@ -22,6 +22,8 @@ JSONL texts; with it, the pretrained model and its tokenizer are fine-tuned.
 
 import ml_collections
 
+from tfllm.bin import defaults
+
 
 def get_config():
     config = ml_collections.ConfigDict()
@@ -33,17 +35,10 @@ def get_config():
     config.tokenizer = dict(kind="sentencepiece", vocabulary_size=1000, control_tokens=(),
                             options={})
     config.objective = dict(name="mle", options={})
-    config.optimizer = dict(weight_decay=0.01, beta_1=0.9, beta_2=0.98, epsilon=1e-8)
-    config.schedule = dict(peak_learning_rate=1e-3, warmup_steps=30, decay="cosine",
-                           decay_steps=0, final_fraction=0.1)
-    config.training = dict(
-        steps=500, batch_size=32, accumulation_steps=1, clip_norm=1.0, precision="float32",
-        jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
-        log_every=25, eval_every=250, eval_steps=0,
-        checkpoint_every_steps=250, checkpoint_every_minutes=0.0, keep_checkpoints=2,
-        early_stopping_metric="", early_stopping_mode="min", early_stopping_patience=3,
-        sample_every=0, num_samples=2, sample_length=48, sample_prompt="",
-        sample_top_k=40, sample_temperature=0.7, sample_scorer="",
-        histogram_every=0, profile_first=0, profile_last=0, progress=True, tpu="")
+    config.optimizer = defaults.optimizer(beta_2=0.98)
+    config.schedule = defaults.schedule()
+    config.training = defaults.training(
+        steps=500, log_every=25, eval_every=250, sample_length=48, sample_temperature=0.7,
+        progress=True)
     config.evaluation = dict(mode="lm", split="test", batches=8)
     return config

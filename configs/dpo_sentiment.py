@@ -16,6 +16,8 @@ config.data.train_file/test_file.)
 
 import ml_collections
 
+from tfllm.bin import defaults
+
 
 def get_config():
     config = ml_collections.ConfigDict()
@@ -23,16 +25,9 @@ def get_config():
     config.data = dict(kind="preference", train_file="", test_file="",
                        sequence_length=80, shuffle_seed=0)
     config.objective = dict(name="dpo", options={"beta": 0.1, "loss_type": "sigmoid"})
-    config.optimizer = dict(weight_decay=0.0, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
-    config.schedule = dict(peak_learning_rate=3e-4, warmup_steps=20, decay="cosine",
-                           decay_steps=0, final_fraction=0.1)
-    config.training = dict(
-        steps=300, batch_size=32, accumulation_steps=1, clip_norm=1.0, precision="float32",
-        jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
-        log_every=50, eval_every=100, eval_steps=0,
-        checkpoint_every_steps=100, checkpoint_every_minutes=0.0, keep_checkpoints=2,
-        early_stopping_metric="", early_stopping_mode="max", early_stopping_patience=3,
-        sample_every=0, num_samples=0, sample_length=0, sample_prompt="", sample_top_k=40,
-        sample_temperature=1.0, sample_scorer="", histogram_every=0, profile_first=0,
-        profile_last=0, progress=False, tpu="")
+    config.optimizer = defaults.optimizer(weight_decay=0.0)
+    config.schedule = defaults.schedule(peak_learning_rate=3e-4, warmup_steps=20)
+    config.training = defaults.training(
+        eval_every=100, checkpoint_every_steps=100, early_stopping_mode="max", num_samples=0,
+        sample_length=0)
     return config

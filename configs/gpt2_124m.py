@@ -9,6 +9,8 @@ betas 0.9/0.95, weight decay 0.1, 2000 warmup steps then cosine to 10%, clip 1.0
 
 import ml_collections
 
+from tfllm.bin import defaults
+
 
 def get_config():
     config = ml_collections.ConfigDict()
@@ -18,17 +20,12 @@ def get_config():
     config.tokenizer = dict(kind="sentencepiece", vocabulary_size=50257, control_tokens=(),
                             options={"model_type": "bpe"})
     config.objective = dict(name="mle", options={})
-    config.optimizer = dict(weight_decay=0.1, beta_1=0.9, beta_2=0.95, epsilon=1e-8)
-    config.schedule = dict(peak_learning_rate=6e-4, warmup_steps=2000, decay="cosine",
-                           decay_steps=0, final_fraction=0.1)
-    config.training = dict(
-        steps=600000, batch_size=16, accumulation_steps=32, clip_norm=1.0,
-        precision="mixed_bfloat16", jit_compile=True, nan_policy="stop", seed=0,
-        deterministic=False, log_every=10, eval_every=1000, eval_steps=50,
-        checkpoint_every_steps=1000, checkpoint_every_minutes=30.0, keep_checkpoints=5,
-        early_stopping_metric="", early_stopping_mode="min", early_stopping_patience=3,
-        sample_every=1000, num_samples=4, sample_length=128, sample_prompt="def ",
-        sample_top_k=40, sample_temperature=0.8, sample_scorer="",
-        histogram_every=0, profile_first=0, profile_last=0, progress=True, tpu="")
+    config.optimizer = defaults.optimizer(weight_decay=0.1, beta_2=0.95)
+    config.schedule = defaults.schedule(peak_learning_rate=6e-4, warmup_steps=2000)
+    config.training = defaults.training(
+        steps=600000, batch_size=16, accumulation_steps=32, precision="mixed_bfloat16",
+        log_every=10, eval_every=1000, eval_steps=50, checkpoint_every_steps=1000,
+        checkpoint_every_minutes=30.0, keep_checkpoints=5, sample_every=1000, num_samples=4,
+        sample_length=128, sample_prompt="def ", sample_temperature=0.8, progress=True)
     config.evaluation = dict(mode="lm", split="validation", batches=50)
     return config

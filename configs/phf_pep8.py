@@ -37,7 +37,10 @@ not their 124M-parameter GPT-2 at 3.3B tokens.
 """
 
 import ml_collections
+
+from tfllm.bin import defaults
 from ml_collections import config_dict
+
 
 OBJECTIVES = ("mle", "filtering", "conditional", "unlikelihood", "rwr", "awr")
 CONTROL_TOKENS = ("<|good|>", "<|bad|>")
@@ -67,18 +70,11 @@ def get_config(objective="conditional"):
     config.tokenizer = dict(kind="sentencepiece", vocabulary_size=4096,
                             control_tokens=CONTROL_TOKENS, options={"model_type": "bpe"})
     config.objective = dict(name=objective, options={})
-    config.optimizer = dict(weight_decay=0.1, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
-    config.schedule = dict(peak_learning_rate=1e-3, warmup_steps=30, decay="cosine",
-                           decay_steps=0, final_fraction=0.1)
-    config.training = dict(
-        steps=2000, batch_size=4, accumulation_steps=1, clip_norm=1.0, precision="float32",
-        jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
-        log_every=50, eval_every=0, eval_steps=16,
-        checkpoint_every_steps=250, checkpoint_every_minutes=0.0, keep_checkpoints=2,
-        early_stopping_metric="", early_stopping_mode="min", early_stopping_patience=3,
-        sample_every=0, num_samples=2, sample_length=96, sample_prompt="",
-        sample_top_k=40, sample_temperature=0.7, sample_scorer="pep8",
-        histogram_every=0, profile_first=0, profile_last=0, progress=True, tpu="")
+    config.optimizer = defaults.optimizer(weight_decay=0.1)
+    config.schedule = defaults.schedule()
+    config.training = defaults.training(
+        steps=2000, batch_size=4, eval_steps=16, sample_length=96, sample_temperature=0.7,
+        sample_scorer="pep8", progress=True)
     # The end of tfllm-pretrain: num_samples samples under each of <|good|> and <|bad|>,
     # a table of their PEP8 statistics and two samples of each
     # (tfllm.generation.preference.control_token_report). control_each_line: the control

@@ -16,6 +16,8 @@ words, and a word-piece model sees a word as a few tokens instead of its bytes.
 
 import ml_collections
 
+from tfllm.bin import defaults
+
 
 def get_config(backbone="decoder_lm"):
     if backbone not in ("decoder_lm", "encoder"):
@@ -32,18 +34,11 @@ def get_config(backbone="decoder_lm"):
                         max_new_tokens=64, top_k=0, temperature=1.0, min_margin=0.0,
                         include_prompt=True)
     config.objective = dict(name="bradley_terry", options={})
-    config.optimizer = dict(weight_decay=0.0, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
-    config.schedule = dict(peak_learning_rate=1e-3, warmup_steps=20, decay="cosine",
-                           decay_steps=0, final_fraction=0.1)
-    config.training = dict(
-        steps=600, batch_size=32, accumulation_steps=1, clip_norm=1.0, precision="float32",
-        jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
-        log_every=50, eval_every=200, eval_steps=0,
-        checkpoint_every_steps=200, checkpoint_every_minutes=0.0, keep_checkpoints=2,
-        early_stopping_metric="", early_stopping_mode="max", early_stopping_patience=3,
-        sample_every=0, num_samples=0, sample_length=0, sample_prompt="", sample_top_k=40,
-        sample_temperature=1.0, sample_scorer="", histogram_every=0, profile_first=0,
-        profile_last=0, progress=False, tpu="")
+    config.optimizer = defaults.optimizer(weight_decay=0.0)
+    config.schedule = defaults.schedule(warmup_steps=20)
+    config.training = defaults.training(
+        steps=600, eval_every=200, checkpoint_every_steps=200, early_stopping_mode="max",
+        num_samples=0, sample_length=0)
     if backbone == "encoder":  # held-out accuracy 0.918 on the 20,568 pairs of docs/results/rl.md
         config.model = dict(kind="encoder_classifier", num_classes=2, num_layers=2, num_heads=4,
                             hidden_dim=128, intermediate_dim=256, max_sequence_length=64,

@@ -9,6 +9,8 @@ source/target JSONL; or --train_file/--eval_file) or an embedded corpus.
 
 import ml_collections
 
+from tfllm.bin import defaults
+
 
 def get_config():
     config = ml_collections.ConfigDict()
@@ -20,18 +22,11 @@ def get_config():
                        shuffle_seed=0)
     config.tokenizer = dict(kind="byte", vocabulary_size=512, control_tokens=(), options={})
     config.objective = dict(name="seq2seq", options=dict(label_smoothing=0.1))
-    config.optimizer = dict(weight_decay=0.01, beta_1=0.9, beta_2=0.98, epsilon=1e-8)
-    config.schedule = dict(peak_learning_rate=3e-3, warmup_steps=2, decay="cosine",
-                           decay_steps=0, final_fraction=0.1)
-    config.training = dict(
-        steps=6, batch_size=4, accumulation_steps=1, clip_norm=1.0, precision="float32",
-        jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
-        log_every=1, eval_every=0, eval_steps=2,
-        checkpoint_every_steps=3, checkpoint_every_minutes=0.0, keep_checkpoints=2,
-        early_stopping_metric="", early_stopping_mode="min", early_stopping_patience=3,
-        sample_every=0, num_samples=2, sample_length=8, sample_prompt="hello",
-        sample_top_k=40, sample_temperature=1.0, sample_scorer="",
-        histogram_every=0, profile_first=0, profile_last=0, progress=True, tpu="")
+    config.optimizer = defaults.optimizer(beta_2=0.98)
+    config.schedule = defaults.schedule(peak_learning_rate=3e-3, warmup_steps=2)
+    config.training = defaults.training(
+        steps=6, batch_size=4, log_every=1, eval_steps=2, checkpoint_every_steps=3,
+        sample_length=8, sample_prompt="hello", progress=True)
     config.evaluation = dict(mode="seq2seq", split="test", max_examples=0, max_new_tokens=16,
                              sampler="greedy", num_beams=4, length_penalty=0.6,
                              baseline="copy")

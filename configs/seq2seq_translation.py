@@ -7,6 +7,8 @@
 
 import ml_collections
 
+from tfllm.bin import defaults
+
 
 def get_config():
     config = ml_collections.ConfigDict()
@@ -23,18 +25,10 @@ def get_config():
     config.objective = dict(name="seq2seq", options=dict(
         label_smoothing=0.1, teacher_forcing_ratio=1.0, final_teacher_forcing_ratio=0.8,
         decay_steps=400, seed=0))
-    config.optimizer = dict(weight_decay=0.01, beta_1=0.9, beta_2=0.98, epsilon=1e-8)
-    config.schedule = dict(peak_learning_rate=1e-3, warmup_steps=40, decay="cosine",
-                           decay_steps=0, final_fraction=0.1)
-    config.training = dict(
-        steps=400, batch_size=32, accumulation_steps=1, clip_norm=1.0, precision="float32",
-        jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
-        log_every=20, eval_every=0, eval_steps=4,
-        checkpoint_every_steps=200, checkpoint_every_minutes=0.0, keep_checkpoints=2,
-        early_stopping_metric="", early_stopping_mode="min", early_stopping_patience=3,
-        sample_every=0, num_samples=2, sample_length=16, sample_prompt="",
-        sample_top_k=40, sample_temperature=1.0, sample_scorer="",
-        histogram_every=0, profile_first=0, profile_last=0, progress=False, tpu="")
+    config.optimizer = defaults.optimizer(beta_2=0.98)
+    config.schedule = defaults.schedule(warmup_steps=40)
+    config.training = defaults.training(
+        steps=400, log_every=20, eval_steps=4, checkpoint_every_steps=200)
     config.evaluation = dict(mode="seq2seq", split="test", max_examples=0, max_new_tokens=24,
                              samplers=("greedy", "beam"), num_beams=4, length_penalty=0.6,
                              baseline="copy")
