@@ -28,6 +28,8 @@ run was made: no measured sentiment result stands behind these settings yet.
 
 import ml_collections
 
+from tfllm.bin import defaults
+
 
 def get_config():
     config = ml_collections.ConfigDict()
@@ -42,16 +44,10 @@ def get_config():
     config.objective = dict(name="ilql", options=dict(
         gamma=0.99, tau=0.7, cql_scale=0.1, lm_scale=1.0, alpha=0.001, target_sync_every=5,
         reward_offset=0.5))
-    config.optimizer = dict(weight_decay=0.01, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
-    config.schedule = dict(peak_learning_rate=2e-4, warmup_steps=50, decay="cosine",
-                           decay_steps=0, final_fraction=0.1)
-    config.training = dict(
-        steps=600, batch_size=32, accumulation_steps=1, clip_norm=1.0, precision="float32",
-        jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
-        log_every=50, eval_every=200, eval_steps=10,
-        checkpoint_every_steps=200, checkpoint_every_minutes=0.0, keep_checkpoints=2,
-        early_stopping_metric="", early_stopping_mode="min", early_stopping_patience=3,
+    config.optimizer = defaults.optimizer()
+    config.schedule = defaults.schedule(peak_learning_rate=2e-4, warmup_steps=50)
+    config.training = defaults.training(
+        steps=600, eval_every=200, eval_steps=10, checkpoint_every_steps=200,
         sample_every=200, num_samples=4, sample_length=48, sample_prompt="The ",
-        sample_top_k=40, sample_temperature=1.0, sample_scorer="sentiment",
-        histogram_every=0, profile_first=0, profile_last=0, progress=False, tpu="")
+        sample_scorer="sentiment")
     return config
