@@ -95,10 +95,10 @@ def bench():
     from tf_agents.drivers import dynamic_episode_driver
     from tf_agents.environments import batched_py_environment, tf_py_environment
 
-    from tfllm.bin import common
+    from tfllm import experiment
     from tfllm.rl import CachedSamplingDriver, LMPolicy, TokenEnvironment, tf_specs
 
-    model = common.load_model(os.path.join(FLAGS.runs, FLAGS.lm))
+    model = experiment.load_model(os.path.join(FLAGS.runs, FLAGS.lm))
     batch, new = 16, 32
     prompts = [[1, 84, 104, 101, 32]]  # <bos> "The "
 
@@ -245,7 +245,9 @@ def held_out_step():
         r = results[key]
         if r.get("offline") or "held_out" in r:
             continue
-        r["held_out"] = held_out(os.path.join(FLAGS.runs, "rl_compare", r["method"]), lm)
+        workdir = next(a.split("=", 1)[1] for a in r["command"].split()
+                       if a.startswith("--workdir="))
+        r["held_out"] = held_out(workdir, lm)
         merge(key, r)
 
 
@@ -329,6 +331,7 @@ def reward():
 
 def dpo():
     """DPO through the Trainer on the reward step's pairs; held-out implicit-reward accuracy."""
+    from tfllm import experiment
     from tfllm.bin import common
     from tfllm.data.prompts import make_preference_dataset
     from tfllm.objectives import get_objective
@@ -363,8 +366,8 @@ def dpo():
                                     drop_remainder=True, seed=config.training.seed)
     objective = get_objective(config.objective.name, **dict(config.objective.options))
     # the default strategy: restoring the LM under a OneDeviceStrategy scope fails here
-    trainer = common.make_trainer(config, tf.distribute.get_strategy(), workdir,
-                                  common.load_model(lm), objective, train)
+    trainer = experiment.make_trainer(config, tf.distribute.get_strategy(), workdir,
+                                      experiment.load_model(lm), objective, train)
     began = time.time()
     trainer.train()
     seconds = time.time() - began
