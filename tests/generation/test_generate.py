@@ -207,13 +207,13 @@ def test_sample_tokens_saved_model_with_symbolic_shapes(model, tmp_path):
 
 
 def test_repeated_calls_reuse_the_compiled_program(model):
-    from tfllm.generation.generate import _COMPILED, DEFAULTS, _static_key
-    generate(model, prompts(), 8)
-    count = len(_COMPILED[model])
-    run = _COMPILED[model][_static_key("greedy", 8, DEFAULTS)]
-    traces = run.experimental_get_tracing_count()
-    generate(model, prompts(seed=1), 8, seed=5)
-    assert len(_COMPILED[model]) == count and run.experimental_get_tracing_count() == traces
+    from tfllm.generation.generate import _COMPILED
+    generate(model, prompts(), 8, sampler="top_p", seed=1)
+    programs = dict(_COMPILED[model])
+    traces = {key: run.experimental_get_tracing_count() for key, run in programs.items()}
+    generate(model, prompts(seed=1), 8, sampler="top_p", p=0.5, temperature=0.7, seed=5)
+    assert _COMPILED[model] == programs
+    assert {key: run.experimental_get_tracing_count() for key, run in programs.items()} == traces
 
 
 @pytest.mark.parametrize("call,message", [

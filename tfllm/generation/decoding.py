@@ -15,6 +15,7 @@ from tensorflow.compiler.tf2xla.python.xla import dynamic_update_slice
 
 from tfllm.generation.adapters import make_adapter
 from tfllm.generation.sampling import banned_mask, choose_tokens
+from tfllm.models import Seq2SeqTransformer
 
 
 def _stop_mask(tokens, stop_token_ids):
@@ -101,14 +102,22 @@ def decode(adapter, token_ids, lengths, max_new_tokens, greedy=True, temperature
     return result
 
 
+def is_seq2seq(model):
+    """True for an encoder-decoder model, whose prompt is the encoder input."""
+    return isinstance(model, Seq2SeqTransformer)
+
+
 def setup(model, prompt_token_ids, prompt_lengths, preference=None,
-          encoder_padding_mask=None, start_token_id=1):
-    """(adapter, first decoder tokens, their lengths) for `model` and a prompt batch."""
+          encoder_padding_mask=None, start_token_id=1, ilql_beta=None):
+    """(adapter, first decoder tokens, their lengths) for `model` and a prompt batch.
+
+    `ilql_beta`: an ILQLModel's decoding beta (a float or scalar tensor; default its own).
+    """
     prompt_token_ids = tf.cast(prompt_token_ids, tf.int32)
     prompt_lengths = tf.cast(prompt_lengths, tf.int32)
-    if not hasattr(model, "encode"):
+    if not is_seq2seq(model):
         adapter = make_adapter(model, preference=preference,
-                               encoder_padding_mask=encoder_padding_mask)
+                               encoder_padding_mask=encoder_padding_mask, ilql_beta=ilql_beta)
         return adapter, prompt_token_ids, prompt_lengths
     if encoder_padding_mask is None:
         encoder_padding_mask = tf.sequence_mask(prompt_lengths, tf.shape(prompt_token_ids)[1])

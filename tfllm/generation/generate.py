@@ -1,30 +1,28 @@
 """`generate`: the public entry point; checks inputs and runs a cached XLA program.
 
-One `tf.function(jit_compile=True)` is built per (model, sampler settings that
-shape the program) and kept beside the model, so repeated calls with the same
-prompt shape reuse the compiled program; temperature, top_p, seed, prompts,
-lengths, preferences, logit_bias values and an ILQLModel's beta are runtime inputs and
-never retrace.
+One `tf.function(jit_compile=True)` is built per (model, settings that shape the
+program: the sampler's `static_key`, max_new_tokens, stop/ban/pad/start ids) and kept
+beside the model, so repeated calls with the same prompt shape reuse the compiled
+program; the sampler's temperature, p and seed, prompts, lengths, preferences,
+logit_bias values and an ILQLModel's beta are runtime inputs and never retrace.
 """
 
-import secrets
+import copy
 import weakref
 
 import numpy as np
 import tensorflow as tf
 
-from tfllm.generation.adapters import make_adapter
-from tfllm.generation.beam_search import beam_search
-from tfllm.generation.decoding import decode, setup
+from tfllm.generation.decoding import is_seq2seq, setup
+from tfllm.generation.samplers import SAMPLER_CLASSES, BeamSampler, get
 from tfllm.generation.sampling import banned_mask
 from tfllm.models import ILQLModel
 
-SAMPLERS = ("greedy", "top_k", "top_p", "beam")
-DEFAULTS = dict(temperature=1.0, k=50, p=0.9, num_beams=4, length_penalty=0.0,
-                stop_token_ids=(), banned_token_ids=(), seed=None, pad_token_id=0,
-                start_token_id=1, preference=None, encoder_padding_mask=None,
-                prompt_padding_mask=None, prompt_lengths=None, logit_bias=None,
-                segment_control=None, ilql_beta=None)
+# generate's keyword form: the settings each sampler name reads (others are ignored).
+SAMPLER_KEYWORDS = {"greedy": (), "random": ("seed", "temperature"),
+                    "top_k": ("k", "seed", "temperature"),
+                    "top_p": ("p", "seed", "temperature"),
+                    "beam": ("num_beams", "length_penalty")}
 
 _COMPILED = weakref.WeakKeyDictionary()
 
@@ -70,120 +68,116 @@ def _prompt_batch(prompt_token_ids, prompt_padding_mask, prompt_lengths, pad_tok
     return ids, lengths, was_list
 
 
-def _check(model, ids, max_new_tokens, options, sampler):
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; expected one of {SAMPLERS}")
+def _sampler(sampler, keywords):
+    """The Sampler for generate's `sampler` argument and sampler keywords."""
+    known = sorted({name for names in SAMPLER_KEYWORDS.values() for name in names})
+    unknown = set(keywords) - set(known)
+    if unknown:
+        raise ValueError(f"unknown sampler options {sorted(unknown)}; expected some of {known}")
+    if isinstance(sampler, str) and sampler in SAMPLER_CLASSES:
+        return SAMPLER_CLASSES[sampler](**{name: value for name, value in keywords.items()
+                                           if name in SAMPLER_KEYWORDS[sampler]})
+    sampler = get(sampler)
+    if keywords:
+        raise ValueError(f"sampler settings {sorted(keywords)} given beside {sampler!r}: "
+                         "set them on the Sampler (or pass a sampler name)")
+    return sampler
+
+
+def _check(model, sampler, ids, max_new_tokens, token_ids, logit_bias, segment_control,
+           ilql_beta):
+    """ValueError for a prompt, sampler, token ids or preference options that do not fit
+    `model` or each other."""
     if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}")
     vocabulary_size = model.vocabulary_size
     if (ids < 0).any() or (ids >= vocabulary_size).any():
         raise ValueError(f"prompt_token_ids must lie in [0, {vocabulary_size})")
     limit = model.max_sequence_length
-    decoder_width = 1 if hasattr(model, "encode") else ids.shape[1]
-    if hasattr(model, "encode") and ids.shape[1] > limit:
+    decoder_width = 1 if is_seq2seq(model) else ids.shape[1]
+    if is_seq2seq(model) and ids.shape[1] > limit:
         raise ValueError(f"encoder prompt length {ids.shape[1]} exceeds max_sequence_length "
                          f"{limit}")
     if decoder_width + max_new_tokens > limit:
         raise ValueError(f"prompt length {decoder_width} + max_new_tokens {max_new_tokens} "
                          f"exceeds max_sequence_length {limit}")
-    if sampler != "greedy" and sampler != "beam" and not options["temperature"] > 0:
-        raise ValueError(f"temperature must be > 0, got {options['temperature']}")
-    if sampler == "top_k" and not 1 <= int(options["k"]) <= vocabulary_size:
-        raise ValueError(f"k must be in [1, {vocabulary_size}], got {options['k']}")
-    if sampler == "top_p" and not 0 < float(options["p"]) <= 1:
-        raise ValueError(f"p must be in (0, 1], got {options['p']}")
-    if sampler == "beam" and int(options["num_beams"]) < 1:
-        raise ValueError(f"num_beams must be >= 1, got {options['num_beams']}")
-    if options["logit_bias"] is not None:
-        bias = np.asarray(options["logit_bias"])
+    for name, value in token_ids.items():
+        values = np.atleast_1d(np.asarray(value, np.int64))
+        if ((values < 0) | (values >= vocabulary_size)).any():
+            raise ValueError(f"{name} {value} outside the vocabulary [0, {vocabulary_size})")
+    if logit_bias is not None:
+        bias = np.asarray(logit_bias)
         if bias.shape != (vocabulary_size,) or not np.issubdtype(bias.dtype, np.number):
             raise ValueError(f"logit_bias must be a ({vocabulary_size},) float array, got "
                              f"shape {bias.shape} dtype {bias.dtype}")
         if np.isnan(bias).any() or (bias == np.inf).any():
             raise ValueError("logit_bias must not contain NaN or +inf")
-    if options["segment_control"] is not None:
-        if sampler == "beam":
-            raise ValueError("segment_control works with greedy, top_k and top_p, not beam")
-        segment_ends, control_id = options["segment_control"]
+    sampler.check(vocabulary_size)
+    if segment_control is not None:
+        if isinstance(sampler, BeamSampler):
+            raise ValueError("segment_control works with greedy and sampling, not beam")
+        segment_ends, control_id = segment_control
         ids_given = np.asarray(list(segment_ends) + [control_id], np.int64)
         if not len(segment_ends) or ((ids_given < 0) | (ids_given >= vocabulary_size)).any():
-            raise ValueError(f"segment_control {options['segment_control']!r}: expected "
-                             f"(non-empty segment-end token ids, control token id) in "
+            raise ValueError(f"segment_control {segment_control!r}: expected (non-empty "
+                             f"segment-end token ids, control token id) in "
                              f"[0, {vocabulary_size})")
-    if options["ilql_beta"] is not None:
+    if ilql_beta is not None:
         if not isinstance(model, ILQLModel):
             raise ValueError(f"ilql_beta is only for an ILQLModel, not {type(model).__name__}")
-        if not np.isfinite(float(options["ilql_beta"])):
-            raise ValueError(f"ilql_beta must be finite, got {options['ilql_beta']!r}")
-    for name in ("stop_token_ids", "banned_token_ids", "pad_token_id", "start_token_id"):
-        values = np.atleast_1d(np.asarray(options[name], np.int64))
-        if ((values < 0) | (values >= vocabulary_size)).any():
-            raise ValueError(f"{name} {options[name]} outside the vocabulary "
-                             f"[0, {vocabulary_size})")
+        if not np.isfinite(float(ilql_beta)):
+            raise ValueError(f"ilql_beta must be finite, got {ilql_beta!r}")
 
 
-def _static_key(sampler, max_new_tokens, options):
+def _ids_key(token_ids):
+    return tuple(sorted({int(t) for t in token_ids}))
+
+
+def _static_key(sampler, max_new_tokens, stop_token_ids, banned_token_ids, pad_token_id,
+                start_token_id, logit_bias, segment_control):
     """The settings that change the compiled program."""
-    return (sampler, int(max_new_tokens), int(options["k"]) if sampler == "top_k" else 0,
-            sampler == "top_p", int(options["num_beams"]) if sampler == "beam" else 0,
-            float(options["length_penalty"]) if sampler == "beam" else 0.0,
-            tuple(sorted(int(t) for t in options["stop_token_ids"])),
-            tuple(sorted(int(t) for t in options["banned_token_ids"])),
-            int(options["pad_token_id"]), int(options["start_token_id"]),
-            options["logit_bias"] is not None, _segment_key(options["segment_control"]))
+    segments = None
+    if segment_control is not None:
+        segments = _ids_key(segment_control[0]), int(segment_control[1])
+    return (sampler.static_key(), int(max_new_tokens), _ids_key(stop_token_ids),
+            _ids_key(banned_token_ids), int(pad_token_id), int(start_token_id),
+            logit_bias is not None, segments)
 
 
-def _segment_key(segment_control):
-    if segment_control is None:
-        return None
-    ends, control_id = segment_control
-    return tuple(sorted({int(t) for t in ends})), int(control_id)
-
-
-def _build(model, key):
+def _build(model, sampler, key):
     """The compiled program for one static key: f(ids, lengths, runtime dict) -> ids."""
-    (sampler, max_new_tokens, top_k, use_top_p, num_beams, length_penalty, stops, banned,
-     pad, start, _, segments) = key
+    _, max_new_tokens, stops, banned, pad, start, _, segments = key
     ban = banned_mask(model.vocabulary_size, banned)
-    segment_control = None
+    segments_option = {}  # BeamSampler.run takes no segment_control
     if segments is not None:
-        segment_control = (banned_mask(model.vocabulary_size, segments[0]), segments[1])
+        segments_option["segment_control"] = (banned_mask(model.vocabulary_size, segments[0]),
+                                              segments[1])
 
     @tf.function(jit_compile=True)
     def run(ids, lengths, runtime):
-        if "ilql_beta" in runtime:  # an ILQLModel: its beta is a runtime input
-            adapter, tokens, token_lengths = make_adapter(
-                model, runtime.get("preference"), ilql_beta=runtime["ilql_beta"]), ids, lengths
-        else:
-            adapter, tokens, token_lengths = setup(
-                model, ids, lengths, runtime.get("preference"),
-                runtime.get("encoder_padding_mask"), start)
-        if sampler == "beam":
-            result = beam_search(adapter, tokens, token_lengths, max_new_tokens, num_beams,
-                                 length_penalty, stops, ban, pad,
-                                 logit_bias=runtime.get("logit_bias"))
-        else:
-            result = decode(adapter, tokens, token_lengths, max_new_tokens,
-                            greedy=sampler == "greedy", temperature=runtime["temperature"],
-                            top_k=top_k, top_p=runtime["p"] if use_top_p else 1.0,
-                            seed=runtime["seed"], stop_token_ids=stops, ban=ban,
-                            pad_token_id=pad, with_log_probs=False,
-                            logit_bias=runtime.get("logit_bias"),
-                            segment_control=segment_control)
+        adapter, tokens, token_lengths = setup(
+            model, ids, lengths, runtime.get("preference"), runtime.get("encoder_padding_mask"),
+            start, runtime.get("ilql_beta"))
+        result = sampler.run(adapter, tokens, token_lengths, max_new_tokens, runtime, stops,
+                             ban, pad, logit_bias=runtime.get("logit_bias"), **segments_option)
         return result["token_ids"], result["lengths"]
 
     return run
 
 
-def compiled_generate_fn(model, key):
-    """The cached compiled program for `model` and static settings `key`."""
+def compiled_generate_fn(model, sampler, key):
+    """The cached compiled program for `model`, `sampler` and static settings `key`."""
     per_model = _COMPILED.setdefault(model, {})
     if key not in per_model:
-        per_model[key] = _build(model, key)
+        # A copy: the program keeps the settings of `key` if the caller changes `sampler`.
+        per_model[key] = _build(model, copy.copy(sampler), key)
     return per_model[key]
 
 
-def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", **sampler_options):
+def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", *,
+             stop_token_ids=(), pad_token_id=0, prompt_padding_mask=None, prompt_lengths=None,
+             encoder_padding_mask=None, start_token_id=1, banned_token_ids=(), logit_bias=None,
+             segment_control=None, preference=None, ilql_beta=None, **sampler_keywords):
     """Generates token ids with a KV cache, the whole loop compiled with XLA.
 
     Args:
@@ -194,24 +188,31 @@ def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", **sample
             the real tokens, a prefix of each row) or `prompt_lengths`. For a
             Seq2SeqTransformer this is the encoder input.
         max_new_tokens: tokens to generate after each row's prompt.
-        sampler: "greedy", "top_k", "top_p" or "beam".
-        **sampler_options:
-            temperature (1.0; top_k/top_p), k (50; top_k), p (0.9; top_p),
-            num_beams (4) and length_penalty (0.0, GNMT's alpha in
-            score / ((5 + n) / 6) ** alpha; beam),
-            stop_token_ids (a row ends after emitting one), banned_token_ids
-            (never emitted), seed (int; same seed, same output), pad_token_id
-            (0; fills rows after their end), preference ((batch, dim) for
-            DecoderLM(preference_dim>0)), encoder_padding_mask and
-            start_token_id (1 = the tokenizers' <bos>; Seq2Seq), logit_bias
-            (a (vocabulary_size,) float array added to the logits before the
-            ban, temperature and filtering, for every sampler; e.g.
-            `preference.token_penalty_bias`; a runtime input, changing its
-            values does not recompile), segment_control ((segment-end token ids,
-            control token id): after a row emits a segment-end token, e.g. a line
-            break, the control token follows, as in conditional training's data;
-            not for beam), ilql_beta (an ILQLModel's advantage weight, default its
-            `beta`; a runtime input; 0 decodes as its LM).
+        sampler: a Sampler (`GreedySampler()`, `RandomSampler(seed, temperature)`,
+            `TopKSampler(k, seed, temperature)`, `TopPSampler(p, k, seed,
+            temperature)`, `BeamSampler(num_beams, length_penalty)`), a
+            `samplers.serialize` dict, or a name in SAMPLERS.
+        **sampler_keywords: with a sampler name only, its settings as keywords:
+            temperature, seed, k (top_k), p (top_p), num_beams and length_penalty
+            (beam); settings the named sampler does not use are ignored.
+
+    Output options:
+        stop_token_ids: a row ends after emitting one.
+        pad_token_id: fills rows after their end (0).
+        encoder_padding_mask, start_token_id: Seq2SeqTransformer only (start 1 =
+            the tokenizers' <bos>).
+
+    Preference options (pretraining with human preferences, ILQL):
+        banned_token_ids: never emitted (e.g. the control tokens).
+        segment_control: (segment-end token ids, control token id): after a row
+            emits a segment-end token, e.g. a line break, the control token
+            follows, as in conditional training's data; not for beam.
+        logit_bias: a (vocabulary_size,) float array added to the logits before
+            the ban, temperature and filtering, for every sampler (e.g.
+            `preference.token_penalty_bias`); a runtime input.
+        preference: (batch, dim) for DecoderLM(preference_dim>0).
+        ilql_beta: an ILQLModel's advantage weight (default its `beta`; a runtime
+            input); 0 decodes as its LM.
 
     Returns:
         DecoderLM: prompt + continuation; Seq2Seq: the generated target
@@ -221,33 +222,31 @@ def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", **sample
 
     Example:
         >>> model = DecoderLM.from_preset("tiny")
-        >>> generate(model, [[1, 5, 9], [1, 7]], 4, sampler="top_k", k=5, seed=0)
+        >>> generate(model, [[1, 5, 9], [1, 7]], 4, sampler=TopKSampler(k=5, seed=0))
+        >>> generate(model, [[1, 5, 9], [1, 7]], 4, sampler="top_k", k=5, seed=0)  # the same
     """
-    unknown = set(sampler_options) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown sampler options {sorted(unknown)}; expected some of "
-                         f"{sorted(DEFAULTS)}")
-    options = {**DEFAULTS, **sampler_options}
-    ids, lengths, was_list = _prompt_batch(prompt_token_ids, options["prompt_padding_mask"],
-                                           options["prompt_lengths"], options["pad_token_id"])
-    _check(model, ids, max_new_tokens, options, sampler)
-    seed = options["seed"]
-    seed = secrets.randbits(62) if seed is None else int(seed) % (1 << 62)
-    runtime = {"temperature": tf.constant(float(options["temperature"])),
-               "p": tf.constant(float(options["p"])),
-               "seed": tf.constant([seed & 0x7FFFFFFF, seed >> 31], tf.int32)}
-    for name in ("preference", "encoder_padding_mask"):
-        if options[name] is not None:
-            runtime[name] = tf.constant(np.asarray(options[name]))
-    if options["logit_bias"] is not None:
-        runtime["logit_bias"] = tf.constant(np.asarray(options["logit_bias"], np.float32))
+    sampler = _sampler(sampler, sampler_keywords)
+    ids, lengths, was_list = _prompt_batch(prompt_token_ids, prompt_padding_mask,
+                                           prompt_lengths, pad_token_id)
+    token_ids = dict(stop_token_ids=stop_token_ids, banned_token_ids=banned_token_ids,
+                     pad_token_id=pad_token_id, start_token_id=start_token_id)
+    _check(model, sampler, ids, max_new_tokens, token_ids, logit_bias, segment_control,
+           ilql_beta)
+    runtime = sampler.runtime()
+    for name, value in (("preference", preference),
+                        ("encoder_padding_mask", encoder_padding_mask)):
+        if value is not None:
+            runtime[name] = tf.constant(np.asarray(value))
+    if logit_bias is not None:
+        runtime["logit_bias"] = tf.constant(np.asarray(logit_bias, np.float32))
     if isinstance(model, ILQLModel):
-        beta = model.beta if options["ilql_beta"] is None else options["ilql_beta"]
-        runtime["ilql_beta"] = tf.constant(float(beta))
-    run = compiled_generate_fn(model, _static_key(sampler, max_new_tokens, options))
+        runtime["ilql_beta"] = tf.constant(float(model.beta if ilql_beta is None else ilql_beta))
+    run = compiled_generate_fn(model, sampler, _static_key(
+        sampler, max_new_tokens, logit_bias=logit_bias, segment_control=segment_control,
+        **token_ids))
     tokens, ends = run(tf.constant(ids), tf.constant(lengths), runtime)
     tokens, ends = tokens.numpy(), ends.numpy()
-    if hasattr(model, "encode"):
+    if is_seq2seq(model):
         tokens, ends = tokens[:, 1:], ends - 1
     if was_list:
         return [row[:end].tolist() for row, end in zip(tokens, ends)]
