@@ -256,8 +256,10 @@ def read_json(path):
         return json.load(f)
 
 
-PHF_KEYS = ("unconditional/misalignment_per_char", "unconditional/mean_chars",
-            "unconditional/over_threshold", "kl/per_sample", "validation/loss")
+PHF_KEYS = ("unconditional/misalignment_per_char", "unconditional/misalignment_per_char_low",
+            "unconditional/misalignment_per_char_high", "unconditional/mean_chars",
+            "unconditional/over_threshold", "prompted/misalignment_per_char", "kl/per_sample",
+            "validation/loss")
 
 
 def pep8():
@@ -303,7 +305,7 @@ def pep8_compare():
     """(Re)reads the PHF MLE and conditional models' eval/metrics.json into ppo_pep8<tag>."""
     key = "ppo_pep8" + FLAGS.tag
     results = read_json(RESULTS)
-    for name in ("mle", "conditional"):
+    for name in ("mle", "conditional", "mle_then_conditional"):
         path = os.path.join(FLAGS.phf, name, "eval", "metrics.json")
         results[key]["phf_eval"][name] = phf_row(path)
         print(name, path, results[key]["phf_eval"][name])
@@ -462,6 +464,13 @@ def plot_comparison(results, plt):
     fig.savefig(os.path.join(REPO, "docs", "results", "rl_compare.png"), dpi=70)
 
 
+def agent_name(result):
+    """The agent of an RL result: its agent.name override, else the config's (ppo)."""
+    names = [o.split("=", 1)[1] for o in result.get("overrides", [])
+             if o.startswith("agent.name=")]
+    return (names[-1] if names else "ppo").upper().replace("Q", "Q-learning")
+
+
 def summary_tables(results):
     """Markdown tables: the method comparison, every PPO run, every pairwise-accuracy
     run, the PEP8 comparison."""
@@ -491,27 +500,34 @@ def summary_tables(results):
                      f"{_fmt(r['pairwise_accuracy'])} | {_fmt(r['reward_margin'])} | "
                      f"{r['target_met']} | {' '.join(r.get('overrides', [])) or '(config)'} |")
     pep8_runs = sorted(k for k in results if k.startswith("ppo_pep8") and "phf_eval" in results[k])
-    if pep8_runs:
-        lines += ["", "## PEP8: MLE + PPO vs conditional pretraining (PHF evaluation)", "",
-                  "tfllm-evaluate (configs/phf_pep8.py with the PHF runs' settings: unconditional "
-                  "samples, 128 here (see phf_eval_command), temperature 0.7, top-p 0.9, "
-                  "complete lines; KL(model || MLE) per sample from ancestral samples). "
-                  "MLE and conditional: their own eval/metrics.json.", "",
-                  "| model | violations/char | mean chars | over threshold | KL to MLE (nats) "
-                  "| validation loss |", "|---|---|---|---|---|---|"]
-        for key in pep8_runs:
-            for name, m in results[key]["phf_eval"].items():
-                if name != "ppo" and key != pep8_runs[0]:
-                    continue
-                label = f"{key} (MLE + PPO)" if name == "ppo" else name
-                if m is None:
-                    lines.append(f"| {label} | no eval/metrics.json | | | | |")
-                    continue
-                lines.append(
-                    f"| {label} | {_fmt(m['unconditional/misalignment_per_char'])} | "
-                    f"{_fmt(m['unconditional/mean_chars'])} | "
-                    f"{_fmt(m['unconditional/over_threshold'])} | {_fmt(m['kl/per_sample'])} | "
-                    f"{_fmt(m['validation/loss'])} |")
+    for init_from in sorted({results[k].get("init_from", "") for k in pep8_runs}):
+        group = [k for k in pep8_runs if results[k].get("init_from", "") == init_from]
+        lines += ["", f"## PEP8: RL from the PHF MLE model ({init_from or 'runs/phf_v2/mle'}) "
+                  "vs pretraining with feedback (PHF evaluation)", "",
+                  "tfllm-evaluate (configs/phf_pep8.py:mle and the overrides of "
+                  "phf_eval_command: unconditional samples, temperature 0.7, top-p 0.9, "
+                  "complete lines; KL(model || MLE) per sample from ancestral samples); the "
+                  "PHF models: their own eval/metrics.json. Violations/char with its 95% "
+                  "bootstrap interval where measured.", "",
+                  "| model | violations/char [95% CI] | prompted violations/char | mean chars "
+                  "| over threshold | KL to MLE (nats/sample) | validation loss |",
+                  "|---|---|---|---|---|---|---|"]
+        rows = [(name, m) for name, m in results[group[0]]["phf_eval"].items() if name != "ppo"]
+        rows += [(f"{k} (MLE + {agent_name(results[k])})", results[k]["phf_eval"]["ppo"])
+                 for k in group]
+        for label, m in rows:
+            if m is None:
+                lines.append(f"| {label} | no eval/metrics.json | | | | | |")
+                continue
+            low = m.get("unconditional/misalignment_per_char_low")
+            interval = "" if low is None else \
+                f" [{low:.3g}, {m['unconditional/misalignment_per_char_high']:.3g}]"
+            lines.append(
+                f"| {label} | {_fmt(m['unconditional/misalignment_per_char'])}{interval} | "
+                f"{_fmt(m.get('prompted/misalignment_per_char'))} | "
+                f"{_fmt(m['unconditional/mean_chars'])} | "
+                f"{_fmt(m['unconditional/over_threshold'])} | {_fmt(m['kl/per_sample'])} | "
+                f"{_fmt(m['validation/loss'])} |")
     return lines + [""]
 
 

@@ -11,7 +11,7 @@ max_new_tokens only bounds the loop (the KV cache has a static size).
 
 import tensorflow as tf
 
-from tfllm.generation.decoding import decode, setup
+from tfllm.generation.decoding import decode, is_seq2seq, setup
 from tfllm.generation.sampling import apply_ban, banned_mask
 
 
@@ -80,7 +80,7 @@ class TextGenerationFunction:
         tokenizer.check_model(model, "TextGenerator")
         self.model = model
         self.tokenizer = tokenizer
-        self.seq2seq = hasattr(model, "encode")
+        self.seq2seq = is_seq2seq(model)
         self.add_bos = bool(add_bos)
         self.preference = None
         if preference is not None:
