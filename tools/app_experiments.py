@@ -49,42 +49,17 @@ def split_records(config, split, what, from_corpus, from_file):
 
 
 def read_pairs(config, split):
-    """(source, target) pairs of `split` from config.data.corpus or the TSV/JSONL files."""
-    from tfllm.data import corpora, seq2seq
+    """(source, target) pairs of `split`: tfllm-finetune's (`tfllm.experiment.seq2seq_pairs`:
+    config.data.<split>_file, else config.data.corpus); empty is an error."""
+    from tfllm import experiment
 
-    return split_records(config, split, "pairs",
-                         lambda: list(corpora.load(config.data.corpus, split=split).pairs),
-                         seq2seq.read_pairs)
-
-
-def pair_batches(tokenizer, pairs, config, repeat):
-    """Seq2seq batches (ARCHITECTURE.md keys) of config.training.batch_size pairs; whole
-    batches only (the Trainer needs a static batch size), so without `repeat` the last
-    len(pairs) % batch_size pairs are left out."""
-    import numpy as np
-    import tensorflow as tf
-
-    data = config.data
-    source_length, target_length = int(data.max_source_length), int(data.max_target_length)
-    sources_ids = tokenizer.encode([s for s, _ in pairs])
-    targets_ids = tokenizer.encode([t for _, t in pairs])
-    count = len(pairs)
-    encoder = np.zeros((count, source_length), np.int32)
-    decoder = np.zeros((count, target_length), np.int32)
-    labels = np.zeros((count, target_length), np.int32)
-    for i, (source, target) in enumerate(zip(sources_ids, targets_ids)):
-        source = source[:source_length]
-        target = target[:target_length - 1]
-        encoder[i, :len(source)] = source
-        decoder[i, :len(target) + 1] = [tokenizer.bos_id] + target
-        labels[i, :len(target) + 1] = target + [tokenizer.eos_id]
-    ds = tf.data.Dataset.from_tensor_slices({
-        "encoder_token_ids": encoder, "encoder_padding_mask": encoder != 0,
-        "decoder_token_ids": decoder, "decoder_padding_mask": labels != 0,
-        "labels": labels, "loss_mask": (labels != 0).astype(np.float32)})
-    if repeat:
-        ds = ds.shuffle(count, seed=data.get("shuffle_seed", 0)).repeat()
-    return ds.batch(config.training.batch_size, drop_remainder=True)
+    source = config.data.get(f"{split}_file", "") or config.data.corpus
+    if not source:
+        raise ValueError(f"config.data.{split}_file is empty and config.data.corpus unset")
+    pairs = experiment.seq2seq_pairs(config, split)
+    if not pairs:
+        raise ValueError(f"the {split} split of {source} has no pairs")
+    return pairs
 
 
 def source_shuffled_losses(model, tokenizer, pairs, config, seed=0):
@@ -93,6 +68,7 @@ def source_shuffled_losses(model, tokenizer, pairs, config, seed=0):
     source (it has learned only the targets' language model)."""
     import numpy as np
 
+    from tfllm import experiment
     from tfllm.objectives.seq2seq import MODEL_KEYS, smoothed_cross_entropy
 
     order = np.random.default_rng(seed).permutation(len(pairs))
@@ -100,7 +76,7 @@ def source_shuffled_losses(model, tokenizer, pairs, config, seed=0):
     losses = []
     for data in (pairs, shuffled):
         total = count = 0.0
-        for batch in pair_batches(tokenizer, data, config, repeat=False):
+        for batch in experiment.seq2seq_dataset(config, tokenizer, data, train=False):
             logits = model({k: batch[k] for k in MODEL_KEYS}, training=False)
             mask = batch["loss_mask"].numpy()
             total += float((smoothed_cross_entropy(logits, batch["labels"], 0.0).numpy()
@@ -127,11 +103,12 @@ BASELINES = {"function_name": function_name_words, "copy": lambda source: source
 
 def run_seq2seq(config, workdir, strategy):
     """Trains a Seq2SeqTransformer on pairs; BLEU/ROUGE on the test split beside a baseline."""
+    from tfllm import experiment
     from tfllm.bin import common
+    from tfllm.data.seq2seq import encode_sources
     from tfllm.evaluation import text_metrics
     from tfllm.generation import generate
     from tfllm.objectives import get_objective
-    from tfllm.tokenizers import Tokenizer
 
     evaluation = config.evaluation
     samplers = tuple(evaluation.samplers)
@@ -139,24 +116,16 @@ def run_seq2seq(config, workdir, strategy):
         raise ValueError(f"config.evaluation.samplers={samplers!r}: expected a non-empty "
                          "tuple of 'greedy' and/or 'beam'")
     train, test = read_pairs(config, "train"), read_pairs(config, "test")
-    if config.data.max_train_pairs:
-        train = train[:config.data.max_train_pairs]
     if evaluation.max_examples:
         test = test[:evaluation.max_examples]
-    tokenizer_dir = os.path.join(workdir, "tokenizer")
-    if os.path.isdir(tokenizer_dir):
-        tokenizer = Tokenizer.load(tokenizer_dir)
-    else:
-        t = config.tokenizer
-        tokenizer = Tokenizer.train([text for pair in train for text in pair],
-                                    t.vocabulary_size, kind=t.kind, **dict(t.options))
-        tokenizer.save(tokenizer_dir)
+    tokenizer = experiment.tokenizer_for(config, workdir,
+                                         lambda: [text for pair in train for text in pair])
     objective = get_objective(config.objective.name, **dict(config.objective.options))
-    trainer = common.make_trainer(
+    trainer = experiment.make_trainer(
         config, strategy, workdir,
-        lambda: common.build_model(config, tokenizer.vocabulary_size), objective,
-        pair_batches(tokenizer, train, config, repeat=True),
-        eval_data=pair_batches(tokenizer, test, config, repeat=False)
+        lambda: experiment.build_model(config, tokenizer.vocabulary_size), objective,
+        experiment.seq2seq_dataset(config, tokenizer, train, train=True),
+        eval_data=experiment.seq2seq_dataset(config, tokenizer, test, train=False)
         if len(test) >= config.training.batch_size else None)
     common.save_model_config(workdir, trainer.model)
     started = time.time()
@@ -171,8 +140,7 @@ def run_seq2seq(config, workdir, strategy):
         return {"bleu": text_metrics.bleu(texts, references),
                 "rougeL": text_metrics.rouge(texts, references, types=("rougeL",))["rougeL"]}
 
-    sources = [tokenizer.encode(s)[:config.data.max_source_length] or [tokenizer.unk_id]
-               for s, _ in test]
+    sources = encode_sources(tokenizer, [s for s, _ in test], config.data.max_source_length)
     banned = [i for i in range(tokenizer.num_reserved_ids) if i != tokenizer.eos_id]
     systems, hypotheses = {}, {}
     for sampler in samplers:
@@ -279,25 +247,18 @@ def run_preference_vector(config, workdir, strategy):
     """Trains DecoderLM(preference_dim=1) on sentences + sentiment; samples at +1 and -1."""
     import numpy as np
 
+    from tfllm import experiment
     from tfllm.bin import common
     from tfllm.feedback import get_scorer
     from tfllm.generation import generate
     from tfllm.objectives import get_objective
-    from tfllm.tokenizers import Tokenizer
 
     train = scored_sentences(config, "train")
-    tokenizer_dir = os.path.join(workdir, "tokenizer")
-    if os.path.isdir(tokenizer_dir):
-        tokenizer = Tokenizer.load(tokenizer_dir)
-    else:
-        t = config.tokenizer
-        tokenizer = Tokenizer.train([s for s, _ in train], t.vocabulary_size, kind=t.kind,
-                                    **dict(t.options))
-        tokenizer.save(tokenizer_dir)
+    tokenizer = experiment.tokenizer_for(config, workdir, lambda: [s for s, _ in train])
     objective = get_objective(config.objective.name, **dict(config.objective.options))
-    trainer = common.make_trainer(
+    trainer = experiment.make_trainer(
         config, strategy, workdir,
-        lambda: common.build_model(config, tokenizer.vocabulary_size), objective,
+        lambda: experiment.build_model(config, tokenizer.vocabulary_size), objective,
         sentence_batches(tokenizer, train, config))
     common.save_model_config(workdir, trainer.model)
     started = time.time()
@@ -353,33 +314,20 @@ def run_classification(config, workdir, strategy):
     import keras
     import tensorflow as tf
 
-    from tfllm.bin import common
-    from tfllm.data.classification import make_classification_dataset
-    from tfllm.models import EncoderClassifier
+    from tfllm import experiment
     from tfllm.objectives import get_objective
-    from tfllm.objectives.classification import evaluate_classifier
-    from tfllm.tokenizers import Tokenizer
+    from tfllm.evaluation.classifier import evaluate_classifier
 
     train, test = classification_examples(config, "train"), classification_examples(config,
                                                                                      "test")
     names = list(config.data.label_names) or sorted({str(label) for _, label in train})
-    tokenizer_dir = os.path.join(workdir, "tokenizer")
-    if os.path.isdir(tokenizer_dir):
-        tokenizer = Tokenizer.load(tokenizer_dir)
-    else:
-        t = config.tokenizer
-        tokenizer = Tokenizer.train([text for text, _ in train], t.vocabulary_size,
-                                    kind=t.kind, **dict(t.options))
-        tokenizer.save(tokenizer_dir)
-    length, batch = int(config.data.sequence_length), int(config.training.batch_size)
-    model_fields = {k: v for k, v in dict(config.model).items() if k != "kind"}
-    trainer = common.make_trainer(
+    config.data.label_names = tuple(names)  # numbers the classes of both splits
+    tokenizer = experiment.tokenizer_for(config, workdir, lambda: [text for text, _ in train])
+    trainer = experiment.make_trainer(
         config, strategy, workdir,
-        lambda: EncoderClassifier(vocabulary_size=tokenizer.vocabulary_size,
-                                  num_classes=len(names), **model_fields),
+        lambda: experiment.build_model(config, tokenizer.vocabulary_size),
         get_objective(config.objective.name, **dict(config.objective.options)),
-        make_classification_dataset(train, tokenizer, length, batch, label_names=names,
-                                    repeat=True, drop_remainder=True))
+        experiment.classification_dataset(config, tokenizer, train, train=True))
     started = time.time()
     result = trainer.train()
     train_seconds = time.time() - started
@@ -387,8 +335,8 @@ def run_classification(config, workdir, strategy):
     keras.saving.save_model(trainer.model, os.path.join(workdir, "classifier.keras"))
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "eval"))
     metrics = evaluate_classifier(
-        trainer.model, make_classification_dataset(test, tokenizer, length, batch,
-                                                   label_names=names, shuffle=False),
+        trainer.model,
+        experiment.classification_dataset(config, tokenizer, test, drop_remainder=False),
         names, writer=writer, step=result["step"])
     majority = max(names, key=[label for _, label in train].count)
     return {"train_examples": len(train), "test_examples": len(test), "classes": names,

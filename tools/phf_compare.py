@@ -19,7 +19,6 @@ import argparse
 import importlib.util
 import json
 import os
-import shutil
 import sys
 import time
 
@@ -53,24 +52,22 @@ def load_config(objective):
 def train_and_evaluate(config, workdir, init_workdir="", evaluate=True):
     """Trains one objective in-process (from `init_workdir`'s tokenizer and weights if
     given) and runs the PHF evaluation; returns its metrics."""
+    from tfllm import experiment
     from tfllm.bin import common
     from tfllm.evaluation import phf
     from tfllm.objectives import get_objective
 
     common.setup(config)
-    if init_workdir and not os.path.isdir(os.path.join(workdir, "tokenizer")):
-        shutil.copytree(os.path.join(init_workdir, "tokenizer"),
-                        os.path.join(workdir, "tokenizer"))
-    tokenizer = common.tokenizer_for(config, workdir)
+    tokenizer = experiment.tokenizer_for(config, workdir, init_workdir=init_workdir)
     objective = get_objective(config.objective.name, **dict(config.objective.options))
-    train_data = phf.lm_dataset(config, tokenizer, "train", repeat=True)
+    train_data = experiment.lm_dataset(config, tokenizer, "train", repeat=True)
 
     def model():
         if init_workdir:
-            return common.load_model(init_workdir)
-        return common.build_model(config, tokenizer.vocabulary_size)
+            return experiment.load_model(init_workdir)
+        return experiment.build_model(config, tokenizer.vocabulary_size)
 
-    trainer = common.make_trainer(config, None, workdir, model, objective, train_data)
+    trainer = experiment.make_trainer(config, None, workdir, model, objective, train_data)
     common.save_model_config(workdir, trainer.model)
     start = time.time()
     result = trainer.train()
@@ -78,7 +75,7 @@ def train_and_evaluate(config, workdir, init_workdir="", evaluate=True):
     train_s = time.time() - start
     metrics = {}
     if evaluate:
-        reference = common.load_model(config.evaluation.reference_workdir)
+        reference = experiment.load_model(config.evaluation.reference_workdir)
         metrics = phf.evaluate(config, trainer.model, tokenizer, workdir, reference=reference)
     t = config.training
     metrics.update(tokens_trained=int(result["step"]) * t.batch_size * config.data.sequence_length,

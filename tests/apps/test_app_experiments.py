@@ -53,21 +53,29 @@ def test_empty_test_split(tmp_path):
         apps.read_pairs(config, "test")
 
 
-def test_pair_batches_shift_targets_and_mask_padding(tmp_path):
+def test_pairs_are_encoded_as_tfllm_finetune_encodes_them(tmp_path):
+    """The tool's seq2seq batches are tfllm.experiment.seq2seq_dataset's: source + <eos>
+    (encode_sources, as decoding reads it), <bos> + target -> target + <eos>."""
+    from tfllm import experiment
+    from tfllm.data.seq2seq import encode_sources
     from tfllm.tokenizers import Tokenizer
 
     config = translation_config(tmp_path, [f"{s}\t{t}" for s, t in PAIRS], ["a\tb"])
     config.training.batch_size = 4
     tokenizer = Tokenizer.train([], None, kind="byte")
-    batch = next(iter(apps.pair_batches(tokenizer, apps.read_pairs(config, "train"), config,
-                                        repeat=False)))
+    batch = next(iter(experiment.seq2seq_dataset(config, tokenizer,
+                                                 apps.read_pairs(config, "train"), False)))
     target = tokenizer.encode("le chat dort")
     n = len(target)
     np.testing.assert_array_equal(batch["decoder_token_ids"][0, :n + 1],
                                   [tokenizer.bos_id] + target)
     np.testing.assert_array_equal(batch["labels"][0, :n + 1], target + [tokenizer.eos_id])
     assert batch["loss_mask"][0].numpy().sum() == n + 1
-    assert batch["encoder_padding_mask"][0].numpy().sum() == len("the cat sleeps")
+    source = encode_sources(tokenizer, ["the cat sleeps"])[0]
+    assert source[-1] == tokenizer.eos_id and len(source) == len("the cat sleeps") + 1
+    real = batch["encoder_padding_mask"][0].numpy()
+    assert real.sum() == len(source)
+    np.testing.assert_array_equal(batch["encoder_token_ids"][0].numpy()[real], source)
 
 
 def test_source_shuffled_losses_tell_a_copying_model_from_a_blind_one(tmp_path):

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from tests.bin.binaries import FLAGS, PROMPTS, QUIET, ROOT, SEQ2SEQ, TINY, call, parse, script
 from tests.tensorboard_server import Board
+from tfllm import experiment
 from tfllm.bin import common, evaluate, finetune, generate, pretrain
 
 
@@ -86,9 +87,9 @@ def test_pretrain_then_generate_and_evaluate_from_the_workdir(pretrained, capsys
     # TensorBoard's hparams dashboard: the run's config beside its training and
     # tfllm-evaluate metrics (the run "eval" below the training run)
     board = Board(pretrained)  # the logdir of the end-of-run hint
-    experiment = board.get("data/plugin/hparams/experiment", {"experimentName": ""})
-    assert {h["name"] for h in experiment["hparamInfos"]} >= {"training.steps", "model.preset"}
-    metric_names = {(m["name"]["group"], m["name"]["tag"]) for m in experiment["metricInfos"]}
+    hparams = board.get("data/plugin/hparams/experiment", {"experimentName": ""})
+    assert {h["name"] for h in hparams["hparamInfos"]} >= {"training.steps", "model.preset"}
+    metric_names = {(m["name"]["group"], m["name"]["tag"]) for m in hparams["metricInfos"]}
     assert {("", "train/loss"), ("", "eval/loss"), ("eval", "eval/perplexity")} <= metric_names
     groups = board.get("data/plugin/hparams/session_groups", {
         "experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN"], "colParams": [],
@@ -114,8 +115,8 @@ def test_workdir_model_is_the_trained_one(pretrained):
 
     parse(f"--config={TINY}", f"--workdir={pretrained}")
     tokenizer = Tokenizer.load(os.path.join(pretrained, "tokenizer"))
-    model = common.load_model(pretrained)
-    data = common.lm_dataset(FLAGS.config, tokenizer, "validation", repeat=False)
+    model = experiment.load_model(pretrained)
+    data = experiment.lm_dataset(FLAGS.config, tokenizer, "validation", repeat=False)
     batch = next(iter(data))
     # Hand check of one batch: mean NLL of the restored model's logits.
     logits = model({"token_ids": batch["token_ids"], "padding_mask": batch["padding_mask"]})
@@ -144,7 +145,8 @@ def test_chat_finetune_masks_the_prompt(pretrained, tmp_path, capsys):
     args = [f"--config={TINY}", f"--workdir={workdir}", f"--init_workdir={pretrained}",
             f"--train_file={data}", "--config.training.steps=2", *QUIET]
     parse(*args)
-    tokenizer, train, _ = finetune.datasets(FLAGS.config, workdir)
+    tokenizer, train, _ = experiment.finetune_datasets(FLAGS.config, workdir, data,
+                                                       init_workdir=pretrained)
     batch = {k: v.numpy() for k, v in next(iter(train)).items()}
     for ids, mask, real in zip(batch["token_ids"], batch["loss_mask"],
                                batch["padding_mask"]):
@@ -172,7 +174,7 @@ def test_seq2seq_finetune_on_a_tsv(tmp_path, capsys):
     assert common.checkpoint_step(workdir) == 3
     assert json.load(open(os.path.join(workdir, "model.json")))["class"] == \
         "Seq2SeqTransformer"
-    _, train, _ = finetune.datasets(FLAGS.config, workdir)
+    _, train, _ = experiment.finetune_datasets(FLAGS.config, workdir, str(pairs), str(pairs))
     shapes = {k: tuple(v.shape) for k, v in train.element_spec.items()}
     assert shapes["encoder_token_ids"] == (4, 32) and shapes["labels"] == (4, 16)
 
@@ -245,7 +247,7 @@ def test_phf_evaluate_gets_the_reference_model(pretrained, tmp_path, monkeypatch
     call(evaluate.main, f"--workdir={workdir}", f"--config={phf_config}",
          f"--config.evaluation.reference_workdir={pretrained}")
     assert seen[0] is None
-    expected = common.load_model(pretrained)
+    expected = experiment.load_model(pretrained)
     for got, want in zip(seen[1].get_weights(), expected.get_weights()):
         np.testing.assert_array_equal(got, want)
 
@@ -263,13 +265,14 @@ def test_decoder_samples_start_after_eos(monkeypatch):
     monkeypatch.setattr(tfllm.generation, "generate", generate)
     parse(f"--config={TINY}", "--workdir=unused")
     tokenizer = Tokenizer.train(["def f(): pass"], 512, kind="byte")
-    common.sample_fn(FLAGS.config, tokenizer)(object(), 0)
+    experiment.sample_fn(FLAGS.config, tokenizer)(object(), 0)
     assert prompts == [[tokenizer.eos_id] + tokenizer.encode("def ")] * 2
 
 
-def test_phf_lm_dataset_is_the_binaries_one():
-    """One config -> LM data glue: control tokens kept (none dropped) off the training data."""
-    from tfllm.evaluation import phf
+def test_lm_evaluation_data_keeps_every_control_token():
+    """One config -> LM data glue (tfllm-pretrain, tfllm-evaluate, the PHF evaluation):
+    the control tokens that training drops (drop_token_probability) stay in evaluation
+    data."""
     from tfllm.tokenizers import Tokenizer
 
     parse(f"--config={os.path.join(ROOT, 'configs', 'phf_pep8.py')}:conditional",
@@ -277,13 +280,10 @@ def test_phf_lm_dataset_is_the_binaries_one():
           "--config.data.drop_token_probability=1.0", "--config.training.batch_size=2")
     tokenizer = Tokenizer.train(["x = 1\n"], 512, kind="byte",
                                 control_tokens=("<|good|>", "<|bad|>"))
-    ours = next(iter(phf.lm_dataset(FLAGS.config, tokenizer, "validation", repeat=False)))
-    theirs = next(iter(common.lm_dataset(FLAGS.config, tokenizer, "validation",
-                                         repeat=False)))
-    for key in theirs:
-        np.testing.assert_array_equal(ours[key].numpy(), theirs[key].numpy())
+    batch = next(iter(experiment.lm_dataset(FLAGS.config, tokenizer, "validation",
+                                            repeat=False)))
     control = list(tokenizer.control_token_ids.values())
-    assert np.isin(theirs["token_ids"].numpy(), control).any()
+    assert np.isin(batch["token_ids"].numpy(), control).any()
 
 
 def test_tensorboard_hint_names_the_program_beside_the_interpreter(tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from tests.bin.binaries import QUIET, ROOT, call
+from tfllm import experiment
 from tfllm.bin import common, finetune
 from tfllm.models import DecoderLM, ILQLModel
 
@@ -54,7 +55,7 @@ def test_ilql_finetune_from_an_lm_workdir(tmp_path, capsys):
     for name in ("td_loss", "value_loss", "cql_loss", "perplexity"):
         assert np.isfinite(float(re.search(rf"eval/{name}=([-\d.e+]+)", out).group(1))), name
     assert json.load(open(os.path.join(workdir, "model.json")))["class"] == "ILQLModel"
-    model = common.load_model(workdir)
+    model = experiment.load_model(workdir)
     assert isinstance(model, ILQLModel) and model.beta == 4.0
     assert int(model.target_updates.numpy()) == 3  # one Polyak step per training step
     head, target = model.q_heads[0].kernel.numpy(), model.target_q_heads[0].kernel.numpy()

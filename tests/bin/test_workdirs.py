@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.bin.binaries import FLAGS, QUIET, TINY, call, parse, script
+from tfllm import experiment
 from tfllm.bin import common, pretrain
 
 
@@ -64,12 +65,12 @@ def test_a_single_file_corpus_splits_by_lines(tmp_path):
     lines = [f"x{i} = {i}\n" for i in range(40)]
     path.write_text("".join(lines))
     parse(f"--config={TINY}", "--workdir=unused", f"--config.data.files={path}")
-    train = common.corpus_texts(FLAGS.config, "train")
-    validation = common.corpus_texts(FLAGS.config, "validation")
+    train = experiment.corpus_texts(FLAGS.config, "train")
+    validation = experiment.corpus_texts(FLAGS.config, "validation")
     assert train == ["".join(lines[:38])] and validation == ["".join(lines[38:])]
     path.write_text("x = 1\n")
     with pytest.raises(ValueError, match="single file of 1 line"):
-        common.corpus_texts(FLAGS.config, "train")
+        experiment.corpus_texts(FLAGS.config, "train")
 
 
 def test_a_run_killed_after_its_last_checkpoint_is_finished_by_a_rerun(tmp_path):

@@ -1,15 +1,13 @@
-"""Classification objective and evaluation: loss vs Keras, metrics, TensorBoard image."""
-
-import glob
+"""Classification objective: loss vs Keras, fine-tuning an EncoderClassifier."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfllm.evaluation.classifier import evaluate_classifier
 from tfllm.models import EncoderClassifier
 from tfllm.objectives import get_objective
-from tfllm.objectives.classification import evaluate_classifier
 
 LOGITS = np.array([[2.0, 0.1, -1.0], [0.0, 1.5, 0.3], [0.2, 0.1, 0.9], [1.0, 3.0, 0.0]])
 
@@ -43,24 +41,6 @@ def test_loss_and_accuracy_match_keras():
         assert model.inputs == [["padding_mask", "token_ids"]]
 
 
-def test_evaluate_classifier_metrics_and_confusion_image(tmp_path):
-    labels = [0, 1, 1, 2]  # predictions: 0, 1, 2, 1
-    dataset = tf.data.Dataset.from_tensor_slices(batch(labels)).batch(4)
-    writer = tf.summary.create_file_writer(str(tmp_path))
-    metrics = evaluate_classifier(FixedClassifier(LOGITS), dataset, ["neg", "pos", "mixed"],
-                                  writer=writer, step=7)
-    assert metrics["confusion_matrix"] == [[1, 0, 0], [0, 1, 1], [0, 1, 0]]
-    assert metrics["accuracy"] == 0.5 and metrics["f1_micro"] == 0.5
-    np.testing.assert_allclose(metrics["precision_macro"], (1 + 0.5 + 0) / 3)
-    tags = {}
-    for path in glob.glob(str(tmp_path / "events.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for value in event.summary.value:
-                tags[value.tag] = (event.step, value.metadata.plugin_data.plugin_name)
-    assert tags["eval/confusion_matrix"] == (7, "images")
-    assert tags["eval/f1_macro"][0] == 7
-
-
 def test_fine_tunes_an_encoder_classifier():
     keras.utils.set_random_seed(0)
     model = EncoderClassifier(20, 1, 2, 16, 32, 8, num_classes=2)
@@ -91,6 +71,3 @@ def test_bad_input():
         get_objective("classification", label_smoothing=-0.1)
     with pytest.raises(ValueError, match=r"batch lacks keys \['label'\]"):
         get_objective("classification")(FixedClassifier(LOGITS), {"token_ids": tf.ones((4, 5))})
-    empty = tf.data.Dataset.from_tensor_slices(batch([0, 1])).take(0).batch(2)
-    with pytest.raises(ValueError, match="dataset is empty"):
-        evaluate_classifier(FixedClassifier(LOGITS), empty, ["a", "b"])

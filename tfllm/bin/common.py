@@ -1,4 +1,5 @@
-"""Plumbing shared by the binaries: flags, one-line errors, workdir layout, builders.
+"""Plumbing shared by the binaries: flags, one-line errors, the workdir's metadata and the
+report of a run. What the binaries build from a config lives in tfllm.experiment.
 
 Workdir layout (everything a later binary needs to rebuild the run):
 
@@ -19,6 +20,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from tfllm.bin import native_log
+from tfllm.experiment import MODEL_FILE, make_trainer, read_json, sample_fn
 
 FLAGS = flags.FLAGS
 
@@ -140,163 +142,12 @@ def make_strategy(config):
 
 
 def write_json(path, value):
-    from tfllm.tokenizers.base import write_atomically
+    from tfllm.files import write_atomically
     write_atomically(path, json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def read_json(path):
-    if not os.path.isfile(path):
-        raise ValueError(f"{path}: missing (was the workdir made by tfllm-pretrain/finetune?)")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-# ---------------------------------------------------------------------------- corpus
-def corpus_texts(config, split):
-    """Texts of `split` ("train", "validation", "test"): config.data.files (every
-    `validation_every`-th file is validation; a single file gives its last 5% of lines,
-    at least one, to validation) or the embedded config.data.corpus."""
-    from tfllm.data import corpora, sources
-
-    data = config.data
-    if data.get("files"):
-        texts = list(sources.read_texts(data.files.split(","), suffixes=(".py", ".txt")))
-        if len(texts) == 1:
-            lines = texts[0].splitlines(keepends=True)
-            if len(lines) < 2:
-                raise ValueError(f"config.data.files: a single file of {len(lines)} line(s) "
-                                 "cannot be split into train and validation text")
-            cut = len(lines) - max(1, len(lines) // 20)
-            return ["".join(lines[:cut] if split == "train" else lines[cut:])]
-        every = int(data.get("validation_every", 20))
-        texts = [t for i, t in enumerate(texts) if (i % every == 0) == (split != "train")]
-        if not texts:
-            raise ValueError(f"config.data.files: no {split} documents")
-        return texts
-    return corpora.load_from_config(data, split).texts
-
-
-def tokenizer_for(config, workdir):
-    """Loads `<workdir>/tokenizer`, or trains one from config.tokenizer and saves it there."""
-    from tfllm.tokenizers import Tokenizer
-
-    path = os.path.join(workdir, "tokenizer")
-    if os.path.isdir(path):
-        return Tokenizer.load(path)
-    options = dict(config.tokenizer.get("options", {}))
-    tokenizer = Tokenizer.train(corpus_texts(config, "train"), config.tokenizer.vocabulary_size,
-                                kind=config.tokenizer.kind,
-                                control_tokens=tuple(config.tokenizer.get("control_tokens", ())),
-                                **options)
-    tokenizer.save(path)
-    return tokenizer
-
-
-def lm_dataset(config, tokenizer, split, repeat):
-    """Packed next-token batches (ARCHITECTURE.md keys) of config.training.batch_size rows.
-
-    The one config -> LM data glue (tfllm.evaluation.phf.lm_dataset calls it). Training
-    data (`repeat`) gets the data-side PHF transforms: filter_threshold / filter_percentile
-    (filtering) and control-token drop (drop_token_probability); evaluation data keeps
-    every control token (config.data.control_tokens: <|good|>/<|bad|> per segment).
-    """
-    from tfllm.data.conditional import control_token_hook
-    from tfllm.data.lm import make_lm_dataset
-
-    data = config.data
-    documents = corpus_documents(config, split)
-    options = {}
-    if repeat:
-        options = dict(filter_threshold=data.get("filter_threshold"),
-                       filter_percentile=data.get("filter_percentile"),
-                       filter_score=data.get("filter_score", "per_char"))
-    if data.get("control_tokens"):
-        options["control_hook"] = control_token_hook(
-            tokenizer, data.control_threshold,
-            data.drop_token_probability if repeat else 0.0, seed=data.get("shuffle_seed", 0))
-    # Evaluation data is shuffled too, in one fixed order, so its first batches are a
-    # sample of many files rather than the first file's rows.
-    return make_lm_dataset(documents, tokenizer, int(data.sequence_length),
-                           int(config.training.batch_size),
-                           seed=int(data.get("shuffle_seed", 0)), shuffle=True,
-                           repeat=repeat, reshuffle_each_iteration=repeat, **options)
-
-
-def corpus_documents(config, split):
-    """config.data.files' texts of `split`, else the corpus' scored documents."""
-    from tfllm.data import corpora
-
-    data = config.data
-    if data.get("files"):
-        return corpus_texts(config, split)
-    return corpora.load_from_config(data, split)
-
-
-def classification_dataset(config, tokenizer, path, train=False, drop_remainder=True):
-    """Classification batches of `path` (text<TAB>label TSV or {text, label} JSONL),
-    labels numbered by config.data.label_names; `train`: shuffled and repeated."""
-    from tfllm.data.classification import make_classification_dataset
-
-    return make_classification_dataset(
-        path, tokenizer, int(config.data.sequence_length), int(config.training.batch_size),
-        label_names=list(config.data.get("label_names") or ()) or None,
-        seed=int(config.data.get("shuffle_seed", 0)), shuffle=train, repeat=train,
-        drop_remainder=drop_remainder)
-
-
-def seq2seq_pairs(config, split, path=""):
-    """(source, target) pairs of `split` ("train" | "test") from `path` (TSV/JSONL), else
-    config.data.<split>_file, else the embedded config.data.corpus ([] for a missing test split)."""
-    from tfllm.data import corpora
-    from tfllm.data.seq2seq import read_pairs
-
-    path = path or config.data.get(f"{split}_file", "")
-    if path:
-        pairs = read_pairs(path)
-    elif config.data.get("corpus"):
-        pairs = list(corpora.load(config.data.corpus, split=split).pairs)
-    elif split == "train":
-        raise ValueError("seq2seq training needs --train_file, config.data.train_file "
-                         "or config.data.corpus")
-    else:
-        return []
-    limit = config.data.get("max_train_pairs", 0) if split == "train" else 0
-    return pairs[:limit] if limit else pairs
-
-
-# ----------------------------------------------------------------------------- model
-MODEL_FILE = "model.json"
-
-
-def build_model(config, vocabulary_size):
-    """A new model from config.model: `kind` ("decoder_lm" | "seq2seq" |
-    "encoder_classifier", whose num_classes defaults to len(config.data.label_names)),
-    `preset`, overrides."""
-    from tfllm.models import DECODER_PRESETS, DecoderLM, EncoderClassifier, Seq2SeqTransformer
-
-    fields = dict(config.model)
-    kind = fields.pop("kind", "decoder_lm")
-    preset = fields.pop("preset", None)
-    fields["vocabulary_size"] = vocabulary_size
-    if kind == "decoder_lm":
-        if preset and preset not in DECODER_PRESETS:
-            raise ValueError(f"config.model.preset={preset!r}: expected one of "
-                             f"{sorted(DECODER_PRESETS)}")
-        base = dict(DECODER_PRESETS[preset]) if preset else {}
-        return DecoderLM(**{**base, **fields})
-    if kind == "seq2seq":
-        return Seq2SeqTransformer(**fields)
-    if kind == "encoder_classifier":
-        fields.setdefault("num_classes", len(config.data.get("label_names") or ()))
-        if fields["num_classes"] < 2:
-            raise ValueError("encoder_classifier: config.data.label_names must name at "
-                             "least 2 classes")
-        return EncoderClassifier(**fields)
-    raise ValueError(f"config.model.kind={kind!r}: expected 'decoder_lm', 'seq2seq' or "
-                     "'encoder_classifier'")
-
-
 def save_model_config(workdir, model):
+    """Writes `<workdir>/model.json`, which `tfllm.experiment.load_model` rebuilds."""
     write_json(os.path.join(workdir, MODEL_FILE),
                {"class": type(model).__name__, "config": model.get_config()})
 
@@ -348,85 +199,12 @@ def write_run_metadata(workdir, config, model):
     save_model_config(workdir, model)
 
 
-def load_model(workdir):
-    """Rebuilds the model from `<workdir>/model.json` and restores the newest checkpoint."""
-    import keras
-
-    from tfllm.training import restore_model
-
-    spec = read_json(os.path.join(workdir, MODEL_FILE))
-    model = keras.saving.deserialize_keras_object(
-        {"class_name": spec["class"], "config": spec["config"], "module": None,
-         "registered_name": f"tfllm>{spec['class']}"})
-    restore_model(os.path.join(workdir, "checkpoints"), model)
-    return model
-
-
-def load_model_and_tokenizer(workdir):
-    """The workdir's model (`load_model`) and tokenizer, checked to belong together."""
-    from tfllm.tokenizers import Tokenizer
-
-    model = load_model(workdir)
-    tokenizer = Tokenizer.load(os.path.join(workdir, "tokenizer"))
-    tokenizer.check_model(model, workdir)
-    return model, tokenizer
-
-
 # --------------------------------------------------------------------------- training
-def sample_fn(config, tokenizer):
-    """`(model, seed) -> texts`: config.training.num_samples continuations of the prompt
-    (DecoderLM: prompt + continuation, after the `<eos>` that starts every document of the
-    LM pipeline; Seq2SeqTransformer: the decoded target)."""
-    from tfllm.generation import generate
-
-    from tfllm.models import Seq2SeqTransformer
-
-    training = config.training
-    text = tokenizer.encode(training.get("sample_prompt", ""))
-    banned = list(tokenizer.control_token_ids.values())
-
-    def sample(model, seed):
-        # A Seq2SeqTransformer's prompt is its encoder input (source + <eos>).
-        prompt = (text + [tokenizer.eos_id] if isinstance(model, Seq2SeqTransformer)
-                  else [tokenizer.eos_id] + text)
-        ids = generate(model, [prompt] * training.num_samples, training.sample_length,
-                       sampler="top_k", k=training.get("sample_top_k", 40),
-                       temperature=training.get("sample_temperature", 1.0), seed=seed,
-                       stop_token_ids=[tokenizer.eos_id], banned_token_ids=banned,
-                       pad_token_id=tokenizer.pad_id)
-        return [tokenizer.decode(row) for row in ids]
-
-    return sample
-
-
 def generative(model):
     """Whether `model` generates text (sample_fn applies): not a classifier."""
     from tfllm.models import EncoderClassifier
 
     return not isinstance(model, EncoderClassifier)
-
-
-def scorer_for(config):
-    """`texts -> document scores` of the scorer named by config.training.sample_scorer."""
-    name = config.training.get("sample_scorer", "")
-    if not name:
-        return None
-    from tfllm.feedback import get_scorer
-
-    scorer = get_scorer(name)
-    return lambda texts: [scored.document_score for scored in scorer.score(texts)]
-
-
-def flat_config(config, prefix=""):
-    """A ConfigDict flattened to {"a.b": value} (for TensorBoard hparams)."""
-    out = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if hasattr(value, "items"):
-            out.update(flat_config(value, name + "."))
-        else:
-            out[name] = value
-    return out
 
 
 def train_and_report(config, strategy, workdir, tokenizer, model, objective, train_data,
@@ -441,40 +219,6 @@ def train_and_report(config, strategy, workdir, tokenizer, model, objective, tra
     result = trainer.train()
     trainer.close()
     report(result, trainer, config, tokenizer, workdir)
-
-
-def make_trainer(config, strategy, workdir, model, objective, train_data, eval_data=None,
-                 sample=None, scorer=None):
-    """A Trainer configured by config.optimizer, config.schedule and config.training."""
-    from tfllm.training import EarlyStopping, Trainer, WarmupDecay, make_optimizer
-
-    t, o, s = config.training, config.optimizer, config.schedule
-    if t.steps < 1:
-        raise ValueError(f"config.training.steps={t.steps}: train for at least 1 step")
-    schedule = WarmupDecay(s.peak_learning_rate, s.warmup_steps,
-                           s.get("decay_steps", 0) or t.steps, s.decay,
-                           s.get("final_fraction", 0.0))
-
-    def optimizer():
-        return make_optimizer(schedule, o.weight_decay, o.beta_1, o.beta_2, o.epsilon,
-                              loss_scaling=t.precision == "mixed_float16")
-
-    stopping = EarlyStopping(t.early_stopping_metric, t.early_stopping_mode,
-                             t.early_stopping_patience) if t.get("early_stopping_metric") \
-        else None
-    profile = (t.profile_first, t.profile_last) if t.get("profile_first") else None
-    return Trainer(
-        model, objective, train_data, optimizer, total_steps=t.steps, workdir=workdir,
-        strategy=strategy, eval_data=eval_data, eval_every=t.eval_every,
-        eval_steps=t.eval_steps, accumulation_steps=t.accumulation_steps,
-        clip_norm=t.clip_norm, jit_compile=t.jit_compile, nan_policy=t.nan_policy,
-        log_every=t.log_every, checkpoint_every_steps=t.checkpoint_every_steps,
-        checkpoint_every_minutes=t.checkpoint_every_minutes,
-        keep_checkpoints=t.keep_checkpoints, early_stopping=stopping, sample_fn=sample,
-        scorer=scorer,
-        sample_every=t.sample_every, histogram_every=t.histogram_every,
-        profile_steps=profile, hparams=flat_config(config), progress=t.progress,
-        seed=t.seed)
 
 
 def report(result, trainer, config, tokenizer, workdir):

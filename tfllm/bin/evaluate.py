@@ -20,6 +20,7 @@ import os
 import ml_collections
 from absl import flags
 
+from tfllm import experiment
 from tfllm.bin import common
 
 FLAGS = flags.FLAGS
@@ -29,23 +30,23 @@ def config_of(workdir):
     """--config if given, else the config saved by the training binary."""
     if FLAGS.config is not None:
         return FLAGS.config
-    return ml_collections.ConfigDict(common.read_json(os.path.join(workdir, "config.json")))
+    return ml_collections.ConfigDict(experiment.read_json(os.path.join(workdir, "config.json")))
 
 
 def evaluate_seq2seq(config, model, tokenizer):
     """BLEU / ROUGE-L of the model's decoded targets on the test pairs."""
+    from tfllm.data.seq2seq import encode_sources
     from tfllm.evaluation import text_metrics
     from tfllm.generation import generate
 
     e = config.evaluation
-    pairs = common.seq2seq_pairs(config, "test")
+    pairs = experiment.seq2seq_pairs(config, "test")
     pairs = pairs[:e.max_examples] if e.get("max_examples") else pairs
     if not pairs:
         raise ValueError("seq2seq evaluation: no test pairs (config.data.test_file or "
                          "config.data.corpus)")
-    length = int(config.data.max_source_length)
-    sources = [(ids + [tokenizer.eos_id])[:length]
-               for ids in tokenizer.encode([s for s, _ in pairs])]
+    sources = encode_sources(tokenizer, [s for s, _ in pairs],
+                             int(config.data.max_source_length))
     options = dict(stop_token_ids=[tokenizer.eos_id], pad_token_id=tokenizer.pad_id)
     if e.get("sampler", "greedy") == "beam":
         options.update(num_beams=e.num_beams, length_penalty=e.length_penalty)
@@ -61,10 +62,10 @@ def evaluate_seq2seq(config, model, tokenizer):
 
 
 def evaluate_classification(config, model, tokenizer, workdir):
-    """tfllm.objectives.classification.evaluate_classifier on config.evaluation.split."""
+    """tfllm.evaluation.classifier.evaluate_classifier on config.evaluation.split."""
     import tensorflow as tf
 
-    from tfllm.objectives.classification import evaluate_classifier
+    from tfllm.evaluation.classifier import evaluate_classifier
 
     split = config.evaluation.get("split", "test")
     path = config.data.get(f"{split}_file", "")
@@ -75,7 +76,7 @@ def evaluate_classification(config, model, tokenizer, workdir):
         raise ValueError(f"config.data.label_names has {len(names)} names for a "
                          f"{model.num_classes}-class model")
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "eval"))
-    dataset = common.classification_dataset(config, tokenizer, path, drop_remainder=False)
+    dataset = experiment.classification_dataset(config, tokenizer, path, drop_remainder=False)
     metrics = evaluate_classifier(model, dataset, names, writer=writer,
                                   step=common.checkpoint_step(workdir))
     writer.close()
@@ -87,7 +88,6 @@ def evaluate_rl(config, model, tokenizer):
     decoding with its beta) against the reference LM, with the KL read from the sampler."""
     import functools
 
-    from tfllm.bin import rl_finetune
     from tfllm.rl import LMPolicy, tf_specs
     from tfllm.rl.evaluation import evaluate_policy, sampled_statistics
 
@@ -96,11 +96,11 @@ def evaluate_rl(config, model, tokenizer):
     if not reference_workdir:
         raise ValueError("rl evaluation: set config.evaluation.reference_workdir (or "
                          "config.init_from) to the reference LM's workdir")
-    reference = common.load_model(reference_workdir)
+    reference = experiment.load_model(reference_workdir)
     tokenizer.check_model(reference, reference_workdir)
     seed = config.training.seed
-    env = rl_finetune.environment(config, tokenizer, "validation",
-                                  rl_finetune.reward_fn(config, tokenizer), seed + 1)
+    env = experiment.environment(config, tokenizer, "validation",
+                                 experiment.reward_fn(config, tokenizer), seed + 1)
     policy = LMPolicy(model, *tf_specs(env), temperature=config.agent.temperature)
     statistics = functools.partial(sampled_statistics, reference_model=reference)
     metrics = evaluate_policy(policy, env, e.num_episodes, seed + 7, tokenizer, statistics)
@@ -109,12 +109,13 @@ def evaluate_rl(config, model, tokenizer):
 
 def main(argv):
     config = config_of(FLAGS.workdir)
-    model, tokenizer = common.load_model_and_tokenizer(FLAGS.workdir)
+    model, tokenizer = experiment.load_model_and_tokenizer(FLAGS.workdir)
     mode = config.evaluation.get("mode", "lm")
     if mode == "lm":
         from tfllm.evaluation.lm_metrics import evaluate_lm
 
-        dataset = common.lm_dataset(config, tokenizer, config.evaluation.split, repeat=False)
+        dataset = experiment.lm_dataset(config, tokenizer, config.evaluation.split,
+                                        repeat=False)
         metrics = evaluate_lm(model, dataset, config.evaluation.get("batches", 0),
                               tokenizer.token_byte_lengths())
     elif mode == "seq2seq":
@@ -123,7 +124,7 @@ def main(argv):
         from tfllm.evaluation import phf
 
         reference_workdir = config.evaluation.get("reference_workdir", "")
-        reference = common.load_model(reference_workdir) if reference_workdir else None
+        reference = experiment.load_model(reference_workdir) if reference_workdir else None
         metrics = phf.evaluate(config, model, tokenizer, FLAGS.workdir, reference=reference)
     elif mode == "classification":
         metrics = evaluate_classification(config, model, tokenizer, FLAGS.workdir)

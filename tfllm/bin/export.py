@@ -12,6 +12,7 @@ import os
 
 from absl import flags
 
+from tfllm import experiment
 from tfllm.bin import common
 
 FLAGS = flags.FLAGS
@@ -39,7 +40,7 @@ def main(argv):
     from tfllm.tokenizers import Tokenizer
 
     workdir = FLAGS.workdir
-    model = keras.saving.load_model(FLAGS.model) if FLAGS.model else common.load_model(workdir)
+    model = keras.saving.load_model(FLAGS.model) if FLAGS.model else experiment.load_model(workdir)
     tokenizer = Tokenizer.load(FLAGS.tokenizer or os.path.join(workdir, "tokenizer"))
     preference = [float(v) for v in FLAGS.preference] if FLAGS.preference else None
     output = export(model, tokenizer, FLAGS.output or os.path.join(workdir, "export"),

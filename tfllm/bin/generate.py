@@ -9,6 +9,7 @@ import sys
 
 from absl import flags
 
+from tfllm import experiment
 from tfllm.bin import common
 
 FLAGS = flags.FLAGS
@@ -26,6 +27,7 @@ flags.DEFINE_integer("seed", 0, "sampling seed")
 
 def complete(model, tokenizer, prompts, seed):
     """Continuations (text after each prompt) of `prompts`; a Seq2SeqTransformer's targets."""
+    from tfllm.data.seq2seq import encode_sources
     from tfllm.generation import generate
     from tfllm.models import Seq2SeqTransformer
 
@@ -34,8 +36,7 @@ def complete(model, tokenizer, prompts, seed):
                "beam": {"num_beams": FLAGS.num_beams}}[FLAGS.sampler]
     seq2seq = isinstance(model, Seq2SeqTransformer)  # the prompt is the encoder input
     if seq2seq:
-        ids = [(tokenizer.encode(p) + [tokenizer.eos_id])[:model.max_sequence_length]
-               for p in prompts]
+        ids = encode_sources(tokenizer, prompts, model.max_sequence_length)
     else:
         limit = model.max_sequence_length - FLAGS.max_new_tokens
         if limit < 2:
@@ -81,7 +82,7 @@ def chat(model, tokenizer):
 def main(argv):
     from tfllm.models import Seq2SeqTransformer
 
-    model, tokenizer = common.load_model_and_tokenizer(FLAGS.workdir)
+    model, tokenizer = experiment.load_model_and_tokenizer(FLAGS.workdir)
     seq2seq = isinstance(model, Seq2SeqTransformer)
     if FLAGS.interactive:
         try:
@@ -91,9 +92,9 @@ def main(argv):
         return
     prompts = list(FLAGS.prompt)
     if FLAGS.prompts_file:
-        from tfllm.data import sources
+        from tfllm import files
 
-        prompts += [line for line in sources.read_text(FLAGS.prompts_file).splitlines()
+        prompts += [line for line in files.read_text(FLAGS.prompts_file).splitlines()
                     if line.strip()]
     if not prompts:
         raise ValueError("no prompts: pass --prompt, --prompts_file or --interactive")

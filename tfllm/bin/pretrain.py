@@ -10,6 +10,7 @@ import os
 
 from absl import flags
 
+from tfllm import experiment
 from tfllm.bin import common
 
 FLAGS = flags.FLAGS
@@ -20,17 +21,17 @@ def main(argv):
     common.setup(config)
     strategy = common.make_strategy(config)
     os.makedirs(FLAGS.workdir, exist_ok=True)
-    tokenizer = common.tokenizer_for(config, FLAGS.workdir)
-    train_data = common.lm_dataset(config, tokenizer, "train", repeat=True)
-    eval_data = common.lm_dataset(config, tokenizer, "validation", repeat=False)
+    tokenizer = experiment.tokenizer_for(config, FLAGS.workdir)
+    train_data = experiment.lm_dataset(config, tokenizer, "train", repeat=True)
+    eval_data = experiment.lm_dataset(config, tokenizer, "validation", repeat=False)
 
     from tfllm.objectives import get_objective
 
     objective = get_objective(config.objective.name, **dict(config.objective.options))
     common.train_and_report(
         config, strategy, FLAGS.workdir, tokenizer,
-        lambda: common.build_model(config, tokenizer.vocabulary_size), objective,
-        train_data, eval_data, scorer=common.scorer_for(config))
+        lambda: experiment.build_model(config, tokenizer.vocabulary_size), objective,
+        train_data, eval_data, scorer=experiment.scorer_for(config))
 
 
 def run():

@@ -39,11 +39,11 @@ config leaves an existing workdir as it was.
 
 import json
 import os
-import random
 import time
 
 from absl import flags
 
+from tfllm import experiment
 from tfllm.bin import common
 
 FLAGS = flags.FLAGS
@@ -66,35 +66,6 @@ def with_value_head(lm):
         elif not key.startswith("value_head"):
             raise ValueError(f"with_value_head: no weight {key!r} in the loaded model")
     return model
-
-
-def reward_fn(config, tokenizer):
-    from tfllm.rl.rewards import reward_fn_from_workdir, text_reward_fn
-
-    r = config.reward
-    if bool(r.scorer) == bool(r.reward_model):
-        raise ValueError("config.reward: give exactly one of scorer or reward_model")
-    if r.reward_model:
-        reward = reward_fn_from_workdir(r.reward_model)
-    else:
-        from tfllm.feedback import get_scorer
-        reward = get_scorer(r.scorer, **dict(r.scorer_options))
-    return text_reward_fn(reward, tokenizer, include_prompt=r.include_prompt)
-
-
-def environment(config, tokenizer, split, reward, seed):
-    from tfllm.rl import TokenEnvironment
-    from tfllm.rl.preferences import text_prompts
-
-    e = config.env
-    prompts = text_prompts(common.corpus_texts(config, split), tokenizer, e.prompt_tokens)
-    count = e.num_prompts if split == "train" else e.num_eval_prompts
-    if not prompts:
-        raise ValueError(f"config.env: no {split} text has {e.prompt_tokens} tokens for a prompt")
-    random.Random(config.training.seed).shuffle(prompts)
-    return TokenEnvironment(prompts[:count], tokenizer.vocabulary_size, e.max_new_tokens,
-                            reward, eos_id=tokenizer.eos_id if e.stop_at_eos else None,
-                            pad_id=tokenizer.pad_id, seed=seed)
 
 
 def make_agent(config, env, model):
@@ -209,13 +180,13 @@ def finetune(config, workdir):
     if not config.init_from:
         raise ValueError("config.init_from: give the workdir of a pretrained LM")
     tokenizer = Tokenizer.load(os.path.join(config.init_from, "tokenizer"))
-    model = with_value_head(common.load_model(config.init_from))
-    reward = reward_fn(config, tokenizer)
+    model = with_value_head(experiment.load_model(config.init_from))
+    reward = experiment.reward_fn(config, tokenizer)
     seed = config.training.seed
-    train_env = environment(config, tokenizer, "train", reward, seed)
+    train_env = experiment.environment(config, tokenizer, "train", reward, seed)
 
     def eval_env():  # a fresh one each time: every evaluation draws the same prompts
-        return environment(config, tokenizer, "validation", reward, seed + 1)
+        return experiment.environment(config, tokenizer, "validation", reward, seed + 1)
 
     agent = make_agent(config, train_env, model)
     d = config.driver
@@ -223,7 +194,8 @@ def finetune(config, workdir):
     buffer = tf_uniform_replay_buffer.TFUniformReplayBuffer(
         agent.collect_data_spec, batch_size=d.num_episodes, max_length=max_length)
     driver = make_driver(
-        config, lambda i: environment(config, tokenizer, "train", reward, seed + 10 * i),
+        config, lambda i: experiment.environment(config, tokenizer, "train", reward,
+                                                 seed + 10 * i),
         agent, [buffer.add_batch])
     a = config.agent
     updates = updates_per_iteration(a)
@@ -246,7 +218,7 @@ def finetune(config, workdir):
     e = config.evaluation
     # the initial evaluation is of the starting model: made (and written at once, so a run
     # that dies later resumes with it) before any checkpoint is restored
-    initial = common.read_json(metrics_path).get("initial") \
+    initial = experiment.read_json(metrics_path).get("initial") \
         if os.path.isfile(metrics_path) else None
     if initial is None:
         initial = evaluate_policy(agent.collect_policy, eval_env(), e.num_episodes, seed + 7,

@@ -21,6 +21,7 @@ import os
 
 from absl import flags
 
+from tfllm import experiment
 from tfllm.bin import common
 
 FLAGS = flags.FLAGS
@@ -55,11 +56,11 @@ def load_pairs(config, workdir):
                          "LM workdir)")
     from tfllm.feedback import get_scorer
 
-    model, tokenizer = common.load_model_and_tokenizer(pairs.sample_from)
+    model, tokenizer = experiment.load_model_and_tokenizer(pairs.sample_from)
     scorer = get_scorer(pairs.scorer, **dict(pairs.scorer_options))
     out = []
     for split, count in (("train", pairs.num_prompts), ("validation", pairs.num_validation)):
-        prompts = preferences.text_prompts(common.corpus_texts(config, split), tokenizer,
+        prompts = preferences.text_prompts(experiment.corpus_texts(config, split), tokenizer,
                                            pairs.prompt_tokens)
         prompts = (prompts * (count // max(len(prompts), 1) + 1))[:count]
         records = preferences.scorer_pairs(
@@ -98,17 +99,12 @@ def main(argv):
     from tfllm.models import RewardModel
     from tfllm.objectives import get_objective
     from tfllm.rl import preferences
-    from tfllm.rl.rewards import REWARD_MODEL_FILE, TOKENIZER_DIR
-    from tfllm.tokenizers import Tokenizer
+    from tfllm.rl.rewards import REWARD_MODEL_FILE
 
     train_pairs, validation_pairs = load_pairs(config, workdir)
     preferences.write_pairs(os.path.join(workdir, "pairs_train.jsonl"), train_pairs)
     preferences.write_pairs(os.path.join(workdir, "pairs_validation.jsonl"), validation_pairs)
-    if config.init_from:
-        tokenizer = Tokenizer.load(os.path.join(config.init_from, "tokenizer"))
-        tokenizer.save(os.path.join(workdir, TOKENIZER_DIR))
-    else:
-        tokenizer = common.tokenizer_for(config, workdir)
+    tokenizer = experiment.tokenizer_for(config, workdir, init_workdir=config.init_from)
     length, batch = int(config.data.sequence_length), int(config.training.batch_size)
     train_data = make_preference_dataset(train_pairs, tokenizer, length, batch, repeat=True,
                                          drop_remainder=True, seed=config.training.seed)
@@ -119,14 +115,14 @@ def main(argv):
         if len(validation_pairs) >= batch else None
 
     def build():
-        backbone = (common.load_model(config.init_from) if config.init_from
-                    else common.build_model(config, tokenizer.vocabulary_size))
+        backbone = (experiment.load_model(config.init_from) if config.init_from
+                    else experiment.build_model(config, tokenizer.vocabulary_size))
         tokenizer.check_model(backbone, config.init_from or workdir)
         return RewardModel(backbone)
 
     objective = get_objective(config.objective.name, **dict(config.objective.options))
-    trainer = common.make_trainer(config, strategy, workdir, build, objective, train_data,
-                                  eval_data)
+    trainer = experiment.make_trainer(config, strategy, workdir, build, objective,
+                                      train_data, eval_data)
     common.write_run_metadata(workdir, config, trainer.model)
     result = trainer.train()
     trainer.close()

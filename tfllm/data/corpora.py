@@ -36,7 +36,7 @@ import re
 import sysconfig
 import textwrap
 
-from tfllm.data import sources
+from tfllm import files
 
 SPLITS = {"train": (0, 90), "validation": (90, 95), "test": (95, 100)}
 _EXCLUDED_DIRS = {"site-packages", "test", "tests", "idle_test", "__pycache__"}
@@ -253,14 +253,14 @@ def _codes_of_file(path):
     """Sparse per-line codes: [[line index, code], ...]."""
     from tfllm.feedback.pycodestyle_counts import pep8_codes_per_line
 
-    return [[i, code] for i, codes in enumerate(pep8_codes_per_line(sources.read_text(path)))
+    return [[i, code] for i, codes in enumerate(pep8_codes_per_line(files.read_text(path)))
             for code in codes]
 
 
 def _read_key(key):
     """Text of a corpus file, or None for the few that are not UTF-8 (skipped)."""
     try:
-        return sources.read_text(full_path(key))
+        return files.read_text(full_path(key))
     except ValueError:
         return None
 
@@ -297,9 +297,7 @@ def pep8_line_codes(keys, num_workers=None):
             found = [_codes_of_file(p) for p in full_paths]
         for key, codes in zip(todo, found):
             cache[key] = {"sha256": digests[key], "violations": codes}
-        from tfllm.tokenizers.base import write_atomically
-
-        write_atomically(path, json.dumps(cache, separators=(",", ":"), sort_keys=True))
+        files.write_atomically(path, json.dumps(cache, separators=(",", ":"), sort_keys=True))
     out = {}
     for key, text in texts.items():
         codes = [[] for _ in text.splitlines()]

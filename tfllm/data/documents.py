@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfllm.data import sources
+from tfllm.files import decode_utf8, expand_paths
 
 
 def as_segments(document, where="document"):
@@ -102,18 +103,18 @@ def documents_dataset(documents):
 def text_files_dataset(paths, errors="strict", suffixes=None):
     """A streaming document dataset: one document per file, read lazily.
 
-    Files are listed up front (`sources.expand_paths`) but read one at a time inside
+    Files are listed up front (`tfllm.files.expand_paths`) but read one at a time inside
     tf.data, so corpora larger than memory work. Invalid UTF-8 stops iteration with an
     error naming the file and byte offset (or is replaced with U+FFFD when
     errors="replace").
     """
-    files = sources.expand_paths(paths, suffixes)
+    files = expand_paths(paths, suffixes)
     if errors not in ("strict", "replace"):
         raise ValueError(f"errors={errors!r}: expected 'strict' or 'replace'")
 
     def check(path, data):
         path = path.numpy().decode("utf-8")
-        return sources.decode_utf8(data.numpy(), path, errors).encode("utf-8")
+        return decode_utf8(data.numpy(), path, errors).encode("utf-8")
 
     def read(path):
         data = tf.io.read_file(path)

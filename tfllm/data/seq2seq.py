@@ -28,6 +28,12 @@ def read_pairs(path, source_field="source", target_field="target", errors="stric
                      f"or .jsonl")
 
 
+def encode_sources(tokenizer, texts, max_length=None):
+    """Encoder inputs of source texts, as every seq2seq model is trained and decoded:
+    ids + <eos>, truncated to `max_length` tokens."""
+    return [(ids + [tokenizer.eos_id])[:max_length] for ids in tokenizer.encode(list(texts))]
+
+
 def _encode_pairs(pairs, tokenizer, target_tokenizer, max_source_length,
                   max_target_length):
     pairs = list(pairs)
@@ -36,14 +42,12 @@ def _encode_pairs(pairs, tokenizer, target_tokenizer, max_source_length,
     for i, pair in enumerate(pairs):
         if len(pair) != 2 or not all(isinstance(x, str) for x in pair):
             raise ValueError(f"pair {i}: expected (source str, target str), got {pair!r:.80}")
-    sources_ids = tokenizer.encode([s for s, _ in pairs])
+    encoder = encode_sources(tokenizer, [s for s, _ in pairs], max_source_length)
     targets_ids = target_tokenizer.encode([t for _, t in pairs])
-    encoder, decoder, labels = [], [], []
-    for src, tgt in zip(sources_ids, targets_ids):
-        src = (src + [tokenizer.eos_id])[:max_source_length]
+    decoder, labels = [], []
+    for tgt in targets_ids:
         full = ([target_tokenizer.bos_id] + tgt + [target_tokenizer.eos_id])
         full = full[:max_target_length + 1] if max_target_length else full
-        encoder.append(src)
         decoder.append(full[:-1])
         labels.append(full[1:])
     return encoder, decoder, labels

@@ -1,73 +1,10 @@
-"""Reading user data: text files, directories, globs, JSONL and TSV, with errors that
-say which file, line or byte offset was wrong."""
+"""Reading user data records: JSONL and TSV files and TFDS splits, with errors that say
+which file, line or byte offset was wrong. Files, globs and whole texts: `tfllm.files`."""
 
-import glob
 import json
 import os
 
-
-def expand_paths(paths, suffixes=None):
-    """Expands files, directories (recursively) and glob patterns into a sorted file list.
-
-    Args:
-        paths: a path/glob or a list of them.
-        suffixes: if given, files found inside directories are kept only when their
-            name ends with one of these (e.g. (".py",)); explicit files are always kept.
-
-    Raises:
-        ValueError: a path or pattern that matches nothing, or an empty result.
-    """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    files = []
-    for path in map(os.fspath, paths):
-        if os.path.isfile(path):
-            files.append(path)
-        elif os.path.isdir(path):
-            for root, dirs, names in os.walk(path):
-                dirs.sort()
-                files.extend(os.path.join(root, n) for n in sorted(names)
-                             if suffixes is None or n.endswith(tuple(suffixes)))
-        elif glob.has_magic(path):
-            matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
-            if not matches:
-                raise ValueError(f"{path}: glob pattern matches no file")
-            files.extend(matches)
-        else:
-            raise ValueError(f"{path}: no such file or directory")
-    if not files:
-        raise ValueError(f"{list(paths)}: no input files found (empty corpus)")
-    return sorted(dict.fromkeys(files))
-
-
-def decode_utf8(data, where, errors="strict"):
-    """Decodes bytes as UTF-8; ValueError naming `where` and the byte offset if invalid.
-
-    Args:
-        errors: "strict" (raise) or "replace" (U+FFFD for bad bytes).
-    """
-    if errors not in ("strict", "replace"):
-        raise ValueError(f"errors={errors!r}: expected 'strict' or 'replace'")
-    try:
-        return data.decode("utf-8", errors=errors)
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{where}: invalid UTF-8 at byte offset {e.start} "
-                         f"(byte 0x{data[e.start]:02x}); convert the file to UTF-8 (from "
-                         f"Python, errors='replace' substitutes U+FFFD)") from None
-
-
-def read_text(path, errors="strict"):
-    """Reads a whole file as UTF-8 text (exact: newlines are not translated)."""
-    if not os.path.isfile(path):
-        raise ValueError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        return decode_utf8(f.read(), path, errors)
-
-
-def read_texts(paths, errors="strict", suffixes=None):
-    """Yields the text of every file matched by `expand_paths(paths, suffixes)`."""
-    for path in expand_paths(paths, suffixes):
-        yield read_text(path, errors)
+from tfllm.files import decode_utf8
 
 
 def _lines(path, errors):

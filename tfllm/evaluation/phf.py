@@ -14,9 +14,9 @@ measures, with the scorer `config.evaluation.scorer` (misalignment, lower is bet
   the share free of E9 (tokenize) errors, and the share of lines with each top code;
 - prompted/*: the same for held-out (test-split) functions' signatures and docstrings
   continued by the model, each scored (and parsed) with its prompt as one function;
-- validation/*: LM loss and perplexity on the validation split (`lm_dataset`: control
-  tokens inserted as in training, none dropped); labels that are control tokens are not
-  counted;
+- validation/*: LM loss and perplexity on the validation split
+  (`tfllm.experiment.lm_dataset`: control tokens inserted as in training, none dropped);
+  labels that are control tokens are not counted;
 - kl/*: Monte-Carlo KL(model || reference MLE model): ancestral samples (temperature 1,
   control tokens banned) x, mean of log p_model(x) - log p_ref(x), where p_model is the
   sampling distribution (banned tokens removed) and p_ref sees `<eos> x`;
@@ -37,19 +37,12 @@ import textwrap
 import numpy as np
 import tensorflow as tf
 
+from tfllm import experiment
 from tfllm.evaluation import code_metrics
 from tfllm.evaluation import leakage
 from tfllm.evaluation import text_metrics
 from tfllm.generation import preference
 from tfllm.objectives import token_losses
-
-
-def lm_dataset(config, tokenizer, split, repeat):
-    """The LM batches of `split` as the PHF experiment trains on them: the binaries'
-    `tfllm.bin.common.lm_dataset` (filtering and control-token drop on training data only)."""
-    from tfllm.bin import common
-
-    return common.lm_dataset(config, tokenizer, split, repeat)
 
 
 def misalignment_metrics(samples, threshold):
@@ -143,7 +136,7 @@ def validation_loss(config, model, tokenizer):
     control = np.array(preference.control_token_ids(tokenizer) or [-1], np.int32)
     step = tf.function(lambda batch: model(token_losses.model_inputs(batch)))
     total, count = 0.0, 0.0
-    dataset = lm_dataset(config, tokenizer, "validation", repeat=False)
+    dataset = experiment.lm_dataset(config, tokenizer, "validation", repeat=False)
     for batch in dataset.take(config.evaluation.batches):
         labels = batch["labels"].numpy()
         mask = batch["loss_mask"].numpy() * ~np.isin(labels, control)
@@ -243,16 +236,14 @@ def evaluate(config, model, tokenizer, workdir, reference=None):
 def leakage_metrics(config, samples, span):
     """leakage/<group>: the share of each group's samples that repeat a verbatim span of
     at least `span` characters of the training split (prompted: the continuation only)."""
-    from tfllm.bin import common
-
-    index = leakage.VerbatimIndex(common.corpus_texts(config, "train"), span)
+    index = leakage.VerbatimIndex(experiment.corpus_texts(config, "train"), span)
     return {f"leakage/{name}": index.leaked_share([s.text[len(s.prompt):] for s in group])
             for name, group in samples.items()}
 
 
 def write_results(workdir, metrics, samples, scorer_name, step):
     """metrics.json and samples.json under <workdir>/eval; scalars and sample texts to TB."""
-    from tfllm.tokenizers.base import write_atomically
+    from tfllm.files import write_atomically
     from tfllm.training.summaries import Summaries, samples_markdown
 
     folder = os.path.join(workdir, "eval")

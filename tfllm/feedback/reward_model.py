@@ -13,7 +13,8 @@ class RewardModelScorer(base.Scorer):
         model_path: a saved `.keras` reward model taking {"token_ids", "padding_mask"} and
             returning one reward per row, loaded lazily on first use, with
         tokenizer_path: a directory saved by `tfllm.tokenizers.Tokenizer.save`.
-        max_length: `<bos> text` is truncated to its first `max_length` tokens.
+        max_length: tokens of `<bos> text <eos>`, as `reward_model_scores` lays a text
+            out (default: the model's backbone's max_sequence_length).
         batch_size: texts per model call.
 
     Runs in one process (`num_workers=1`); the on-disk cache needs the path form (a
@@ -22,9 +23,10 @@ class RewardModelScorer(base.Scorer):
     """
 
     name = "reward_model"
+    version = 2  # 2: texts scored as <bos> text <eos> (1: without the <eos>)
     threshold = 0.0
 
-    def __init__(self, fn=None, *, model_path=None, tokenizer_path=None, max_length=512,
+    def __init__(self, fn=None, *, model_path=None, tokenizer_path=None, max_length=None,
                  batch_size=32, **options):
         super().__init__(**options)
         if (fn is None) == (model_path is None):
@@ -40,9 +42,9 @@ class RewardModelScorer(base.Scorer):
                              f"got {self.num_workers}")
         if fn is not None and self.cache_dir is not None:
             raise ValueError("reward_model scorer: cache_dir needs model_path, not a callable")
-        if max_length < 1 or batch_size < 1:
-            raise ValueError(f"reward_model scorer: max_length ({max_length}) and batch_size "
-                             f"({batch_size}) must be >= 1")
+        if (max_length is not None and max_length < 2) or batch_size < 1:
+            raise ValueError(f"reward_model scorer: max_length ({max_length}) must be >= 2 "
+                             f"(<bos> and <eos>) and batch_size ({batch_size}) >= 1")
         self._fn = fn
         self.model_path = model_path
         self.tokenizer_path = tokenizer_path
@@ -57,8 +59,8 @@ class RewardModelScorer(base.Scorer):
 
     def _score_batch(self, texts):
         if self._fn is None:
-            self._fn = _load_reward_fn(self.model_path, self.tokenizer_path, self.max_length,
-                                       self.batch_size)
+            self._fn = load_reward_fn(self.model_path, self.tokenizer_path, self.max_length,
+                                      self.batch_size)
         rewards = list(self._fn(texts)) if texts else []
         if len(rewards) != len(texts):
             raise ValueError(f"reward_model scorer: reward function returned {len(rewards)} "
@@ -67,33 +69,42 @@ class RewardModelScorer(base.Scorer):
                 for text, r in zip(texts, rewards)]
 
 
-def _load_reward_fn(model_path, tokenizer_path, max_length, batch_size):
-    """Loads a saved reward model and tokenizer; returns `fn(texts) -> list[float]`."""
-    # pylint: disable=import-outside-toplevel
+def reward_model_scores(model, tokenizer, texts, max_length=None, batch_size=64):
+    """Rewards of `texts` (list of float) from a reward model, each text scored as the
+    model is trained (tfllm.data.prompts, tfllm.objectives.bradley_terry): the sequence
+    `<bos> text <eos>`, the text cut to fit `max_length` tokens (default: the backbone's
+    max_sequence_length) with the `<eos>` kept, the reward read at the `<eos>`."""
     import keras
     import numpy as np
+
+    limit = max_length or model.backbone.max_sequence_length
+    if limit < 2:
+        raise ValueError(f"reward_model_scores: max_length {limit} leaves no room for "
+                         "<bos> and <eos>")
+    rewards = []
+    for start in range(0, len(texts), batch_size):
+        rows = [[tokenizer.bos_id] + ids[:limit - 2] + [tokenizer.eos_id]
+                for ids in tokenizer.encode(list(texts[start:start + batch_size]))]
+        width = max(len(row) for row in rows)
+        token_ids = np.full((len(rows), width), tokenizer.pad_id, np.int32)
+        for i, row in enumerate(rows):
+            token_ids[i, :len(row)] = row
+        mask = np.arange(width)[None, :] < np.array([len(row) for row in rows])[:, None]
+        out = keras.ops.convert_to_numpy(model({"token_ids": token_ids, "padding_mask": mask}))
+        if out.size != len(rows):
+            raise ValueError(f"reward model returned shape {out.shape}, expected one reward "
+                             f"per text ({len(rows)})")
+        rewards.extend(out.reshape(-1).tolist())
+    return rewards
+
+
+def load_reward_fn(model_path, tokenizer_path, max_length=None, batch_size=64):
+    """`fn(texts) -> list[float]`: `reward_model_scores` of a saved `.keras` reward model
+    and tokenizer directory."""
+    import keras
 
     from tfllm.tokenizers import Tokenizer
 
     model = keras.saving.load_model(model_path)
     tokenizer = Tokenizer.load(tokenizer_path)
-
-    def fn(texts):
-        rewards = []
-        for start in range(0, len(texts), batch_size):
-            # `<bos> text`, as tfllm.data.prompts lays out the reward model's training pairs.
-            ids = [([tokenizer.bos_id] + row)[:max_length]
-                   for row in tokenizer.encode(texts[start:start + batch_size])]
-            width = max(1, max(len(row) for row in ids))
-            token_ids = np.full((len(ids), width), tokenizer.pad_id, dtype="int32")
-            for i, row in enumerate(ids):
-                token_ids[i, :len(row)] = row
-            mask = np.arange(width)[None, :] < np.array([len(row) for row in ids])[:, None]
-            out = keras.ops.convert_to_numpy(model({"token_ids": token_ids, "padding_mask": mask}))
-            if out.size != len(ids):
-                raise ValueError(f"{model_path}: reward model returned shape {out.shape}, expected "
-                                 f"one reward per text ({len(ids)})")
-            rewards.extend(out.reshape(-1).tolist())
-        return rewards
-
-    return fn
+    return lambda texts: reward_model_scores(model, tokenizer, texts, max_length, batch_size)

@@ -5,9 +5,9 @@ The reference policy is a frozen copy of the model taken at the objective's firs
 `objective.set_reference(model)` to choose it explicitly.
 """
 
-import tensorflow as tf
 from keras import ops
 
+from tfllm.models.frozen import frozen_copy
 from tfllm.objectives import token_losses
 from tfllm.objectives.registry import register
 
@@ -36,15 +36,6 @@ def dpo_loss(policy_chosen, policy_rejected, reference_chosen, reference_rejecte
     if loss_type == "sigmoid":
         return ops.softplus(-beta * h)
     return ops.square(h - 1.0 / (2.0 * beta))
-
-
-def frozen_copy(model):
-    """A non-trainable copy of a Keras model with its current weights (made eagerly)."""
-    with tf.init_scope():
-        copy = model.__class__.from_config(model.get_config())
-        copy.set_weights(model.get_weights())
-        copy.trainable = False
-    return copy
 
 
 @register("dpo")
@@ -106,4 +97,4 @@ class DirectPreferenceOptimization:
                       "rejected_reward": ops.mean(rejected_reward)}
 
 
-__all__ = ["DirectPreferenceOptimization", "dpo_loss", "frozen_copy", "sequence_log_probs"]
+__all__ = ["DirectPreferenceOptimization", "dpo_loss", "sequence_log_probs"]

@@ -15,7 +15,7 @@ import tensorflow as tf
 from tf_agents.agents import tf_agent
 from tf_agents.policies import greedy_policy
 
-from tfllm.objectives.dpo import frozen_copy
+from tfllm.models.frozen import frozen_copy
 from tfllm.objectives.token_losses import masked_mean
 from tfllm.rl import trajectories
 from tfllm.rl.evaluation import episode_statistics

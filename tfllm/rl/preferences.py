@@ -8,7 +8,7 @@ continuous scorer) are dropped.
 import json
 
 from tfllm.data import sources
-from tfllm.tokenizers.base import write_atomically
+from tfllm.files import write_atomically
 
 FIELDS = ("prompt", "chosen", "rejected")
 REWARD_FIELDS = ("chosen_reward", "rejected_reward")

@@ -32,7 +32,7 @@ off-policy correction, as DqnAgent).
 import tensorflow as tf
 from tf_agents.utils import common
 
-from tfllm.objectives.dpo import frozen_copy
+from tfllm.models.frozen import frozen_copy
 from tfllm.objectives.token_losses import masked_mean
 from tfllm.rl import trajectories
 from tfllm.rl.agent import LMAgent

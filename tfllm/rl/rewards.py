@@ -27,37 +27,14 @@ def text_reward_fn(reward, tokenizer, include_prompt=False):
 
 
 def reward_fn_from_workdir(workdir, max_length=None, batch_size=64):
-    """`texts -> list[float]` from a `tfllm-train-reward` workdir (model + tokenizer).
-
-    Each text is scored as the reward model was trained: <bos> text <eos> (truncated to
-    the model's max_sequence_length, keeping the <eos>), reward read at the <eos>.
-    """
-    import keras
-    import numpy as np
-
-    from tfllm.tokenizers import Tokenizer
+    """`texts -> list[float]` from a `tfllm-train-reward` workdir (model + tokenizer), each
+    text scored as the reward model was trained (`tfllm.feedback.reward_model.
+    reward_model_scores`: <bos> text <eos>, the reward read at the <eos>)."""
+    from tfllm.feedback.reward_model import load_reward_fn
 
     model_path = os.path.join(workdir, REWARD_MODEL_FILE)
     tokenizer_path = os.path.join(workdir, TOKENIZER_DIR)
     for path in (model_path, tokenizer_path):
         if not os.path.exists(path):
             raise ValueError(f"{workdir}: not a reward-model workdir (missing {path})")
-    model = keras.saving.load_model(model_path)
-    tokenizer = Tokenizer.load(tokenizer_path)
-    limit = max_length or model.backbone.max_sequence_length
-
-    def reward_fn(texts):
-        rewards = []
-        for start in range(0, len(texts), batch_size):
-            rows = [[tokenizer.bos_id] + ids[:limit - 2] + [tokenizer.eos_id]
-                    for ids in tokenizer.encode(list(texts[start:start + batch_size]))]
-            width = max(len(r) for r in rows)
-            token_ids = np.full((len(rows), width), tokenizer.pad_id, np.int32)
-            for i, row in enumerate(rows):
-                token_ids[i, :len(row)] = row
-            mask = np.arange(width)[None, :] < np.array([len(r) for r in rows])[:, None]
-            out = model({"token_ids": token_ids, "padding_mask": mask})
-            rewards.extend(keras.ops.convert_to_numpy(out).reshape(-1).tolist())
-        return rewards
-
-    return reward_fn
+    return load_reward_fn(model_path, tokenizer_path, max_length, batch_size)

@@ -13,30 +13,15 @@ they can be banned at generation time.
 
 import json
 import os
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
+from tfllm import files
+
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>", "<sep>")
 CONFIG_FILE = "tokenizer.json"
 FORMAT_VERSION = 1
-
-
-def write_atomically(path, data):
-    """Writes `data` (str or bytes) to `path` through a temporary file + os.replace."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def training_texts(texts_or_files):
@@ -46,14 +31,12 @@ def training_texts(texts_or_files):
     A str element is always a text, even one that names a file ("/bin/ls" is a prompt,
     not that file); pass pathlib.Path objects to read files (ValueError if missing).
     """
-    from tfllm.data import sources
-
     if isinstance(texts_or_files, (str, os.PathLike)):
-        yield from sources.read_texts(texts_or_files)
+        yield from files.read_texts(texts_or_files)
         return
     for item in texts_or_files:
         if isinstance(item, os.PathLike):
-            yield sources.read_text(os.fspath(item))
+            yield files.read_text(os.fspath(item))
         elif isinstance(item, str):
             yield item
         else:
@@ -151,7 +134,7 @@ class Tokenizer(tf.Module):
         config = {"format_version": FORMAT_VERSION, "kind": self.kind,
                   "control_tokens": list(self._control_tokens),
                   "vocabulary_size": self.vocabulary_size}
-        write_atomically(os.path.join(path, CONFIG_FILE), json.dumps(config, indent=2))
+        files.write_atomically(os.path.join(path, CONFIG_FILE), json.dumps(config, indent=2))
 
     def _save_assets(self, path):
         """Writes the kind-specific files into directory `path`."""

@@ -20,6 +20,7 @@ import tensorflow_text as tf_text
 
 from tensorflow_text.python.ops import sentencepiece_tokenizer as tf_text_sp
 
+from tfllm import files
 from tfllm.tokenizers import base
 
 MODEL_FILE = "sentencepiece.model"
@@ -144,7 +145,7 @@ class SentencePieceTokenizer(base.Tokenizer):
             return cls(f.read(), config["control_tokens"])
 
     def _save_assets(self, path):
-        base.write_atomically(os.path.join(path, MODEL_FILE), self._model_proto)
+        files.write_atomically(os.path.join(path, MODEL_FILE), self._model_proto)
 
     @property
     def vocabulary_size(self):

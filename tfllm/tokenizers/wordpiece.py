@@ -14,6 +14,7 @@ import os
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from tfllm import files
 from tfllm.tokenizers import base
 
 VOCAB_FILE = "vocab.txt"
@@ -81,7 +82,7 @@ class WordPieceTokenizer(base.Tokenizer):
             return cls(f.read().split("\n")[:-1], config["control_tokens"])
 
     def _save_assets(self, path):
-        base.write_atomically(os.path.join(path, VOCAB_FILE),
+        files.write_atomically(os.path.join(path, VOCAB_FILE),
                               "".join(p + "\n" for p in self._vocabulary))
 
     @property

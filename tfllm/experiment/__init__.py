@@ -1,0 +1,35 @@
+"""tfllm.experiment: a config and a workdir -> corpus, tokenizer, datasets, model, trainer.
+
+The builders every binary (tfllm.bin) and tool shares; the binaries add flags, errors
+and the workdir's metadata. One job per module:
+
+    corpus     corpus_texts, corpus_documents, scored_documents, seq2seq_pairs
+    tokenizer  tokenizer_for: the workdir's tokenizer, trained (or copied) once
+    datasets   lm_dataset, corpus_dataset, classification_dataset, seq2seq_dataset,
+               chat_dataset, preference_dataset, finetune_datasets (by data.kind)
+    model      build_model, load_model, load_model_and_tokenizer, start_model
+    trainer    make_trainer, sample_fn, scorer_for
+    rl         reward_fn, environment
+"""
+
+from tfllm.experiment.corpus import (corpus_documents, corpus_texts, scored_documents,
+                                     seq2seq_pairs)
+from tfllm.experiment.datasets import (FINETUNE_KINDS, chat_dataset, class_names,
+                                       classification_dataset, corpus_dataset,
+                                       finetune_datasets, lm_dataset, preference_dataset,
+                                       seq2seq_dataset)
+from tfllm.experiment.model import (MODEL_FILE, build_model, load_model,
+                                    load_model_and_tokenizer, read_json, start_model,
+                                    wants_ilql)
+from tfllm.experiment.rl import environment, reward_fn
+from tfllm.experiment.tokenizer import TOKENIZER_DIR, tokenizer_for
+from tfllm.experiment.trainer import flat_config, make_trainer, sample_fn, scorer_for
+
+__all__ = [
+    "FINETUNE_KINDS", "MODEL_FILE", "TOKENIZER_DIR", "build_model", "chat_dataset",
+    "class_names", "classification_dataset", "corpus_dataset", "corpus_documents",
+    "corpus_texts", "environment", "finetune_datasets", "flat_config", "lm_dataset",
+    "load_model", "load_model_and_tokenizer", "make_trainer", "preference_dataset",
+    "read_json", "reward_fn", "sample_fn", "scored_documents", "scorer_for",
+    "seq2seq_dataset", "seq2seq_pairs", "start_model", "tokenizer_for", "wants_ilql",
+]

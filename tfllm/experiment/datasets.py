@@ -1,0 +1,169 @@
+"""tf.data pipelines of a config (batch keys: docs/ARCHITECTURE.md), one per data kind."""
+
+from tfllm.experiment.corpus import corpus_documents, scored_documents, seq2seq_pairs
+from tfllm.experiment.tokenizer import tokenizer_for
+
+FINETUNE_KINDS = ("chat", "seq2seq", "preference", "classification", "corpus")
+
+
+def lm_dataset(config, tokenizer, split, repeat):
+    """Packed next-token batches of config.training.batch_size rows.
+
+    Training data (`repeat`) gets the data-side PHF transforms: filter_threshold /
+    filter_percentile (filtering) and control-token drop (drop_token_probability);
+    evaluation data keeps every control token (config.data.control_tokens).
+    """
+    from tfllm.data.conditional import control_token_hook
+    from tfllm.data.lm import make_lm_dataset
+
+    data = config.data
+    documents = corpus_documents(config, split)
+    options = {}
+    if repeat:
+        options = dict(filter_threshold=data.get("filter_threshold"),
+                       filter_percentile=data.get("filter_percentile"),
+                       filter_score=data.get("filter_score", "per_char"))
+    if data.get("control_tokens"):
+        options["control_hook"] = control_token_hook(
+            tokenizer, data.control_threshold,
+            data.drop_token_probability if repeat else 0.0, seed=data.get("shuffle_seed", 0))
+    # Evaluation data is shuffled too, in one fixed order, so its first batches are a
+    # sample of many files rather than the first file's rows.
+    return make_lm_dataset(documents, tokenizer, int(data.sequence_length),
+                           int(config.training.batch_size),
+                           seed=int(data.get("shuffle_seed", 0)), shuffle=True,
+                           repeat=repeat, reshuffle_each_iteration=repeat, **options)
+
+
+def corpus_dataset(config, tokenizer, split, train):
+    """Packed LM batches (with per-token "scores") of the scored corpus split: repeated
+    and reshuffled for training; one fixed shuffled order for evaluation."""
+    from tfllm.data.lm import make_lm_dataset
+
+    return make_lm_dataset(scored_documents(config, split), tokenizer,
+                           int(config.data.sequence_length), int(config.training.batch_size),
+                           seed=int(config.data.get("shuffle_seed", 0)), shuffle=True,
+                           repeat=train, reshuffle_each_iteration=train)
+
+
+def classification_dataset(config, tokenizer, examples, train=False, drop_remainder=True):
+    """Classification batches of `examples` ((text, label) pairs, or a text<TAB>label TSV
+    or {text, label} JSONL path), labels numbered by config.data.label_names; `train`:
+    shuffled and repeated."""
+    from tfllm.data.classification import make_classification_dataset
+
+    return make_classification_dataset(
+        examples, tokenizer, int(config.data.sequence_length),
+        int(config.training.batch_size),
+        label_names=list(config.data.get("label_names") or ()) or None,
+        seed=int(config.data.get("shuffle_seed", 0)), shuffle=train, repeat=train,
+        drop_remainder=drop_remainder)
+
+
+def class_names(config, path):
+    """config.data.label_names, else the sorted labels of the training file; stored back
+    into config.data.label_names (config.json then numbers the classes for tfllm-evaluate)."""
+    from tfllm.data.classification import read_examples
+
+    names = tuple(config.data.get("label_names") or ()) or tuple(
+        sorted({str(label) for _, label in read_examples(path)}))
+    config.data.label_names = names
+    return names
+
+
+def seq2seq_dataset(config, tokenizer, pairs, train):
+    """Seq2seq batches padded to the fixed config.data lengths (one XLA compilation);
+    whole batches only, so without `train` the last len(pairs) % batch_size are left out."""
+    import tensorflow as tf
+
+    from tfllm.data.seq2seq import make_seq2seq_dataset
+
+    data = config.data
+    source, target = int(data.max_source_length), int(data.max_target_length)
+    dataset = make_seq2seq_dataset(
+        pairs, tokenizer, int(config.training.batch_size), max_source_length=source,
+        max_target_length=target, seed=int(data.get("shuffle_seed", 0)), shuffle=train,
+        repeat=train, drop_remainder=True)
+
+    def pad(batch):
+        out = {}
+        for key, value in batch.items():
+            length = source if key.startswith("encoder") else target
+            fill = tokenizer.pad_id if value.dtype == tf.int32 else False
+            value = tf.pad(value, [[0, 0], [0, length - tf.shape(value)[1]]],
+                           constant_values=tf.cast(fill, value.dtype))
+            out[key] = tf.ensure_shape(value, [config.training.batch_size, length])
+        return out
+
+    return dataset.map(pad)
+
+
+def chat_dataset(config, tokenizer, path, train):
+    """Prompt-masked LM batches of a {prompt, response} JSONL file."""
+    from tfllm.data.prompts import make_chat_dataset
+
+    return make_chat_dataset(path, tokenizer, int(config.data.sequence_length),
+                             int(config.training.batch_size), shuffle=train, repeat=train,
+                             seed=int(config.data.get("shuffle_seed", 0)),
+                             drop_remainder=True)
+
+
+def preference_dataset(config, tokenizer, path, train):
+    """DPO batches (chosen_* / rejected_* keys) of a {prompt, chosen, rejected} JSONL file."""
+    from tfllm.data.prompts import make_preference_dataset
+
+    return make_preference_dataset(path, tokenizer, int(config.data.sequence_length),
+                                   int(config.training.batch_size), shuffle=train,
+                                   repeat=train, seed=int(config.data.get("shuffle_seed", 0)),
+                                   drop_remainder=True)
+
+
+def _jsonl_texts(path, fields):
+    from tfllm.data import sources
+
+    return [r[field] for r in sources.read_jsonl(path, fields) for field in fields]
+
+
+def finetune_datasets(config, workdir, train_file="", eval_file="", init_workdir=""):
+    """(tokenizer, train batches, eval batches or None) of tfllm-finetune's
+    config.data.kind; the tokenizer is `tokenizer_for`'s (from `init_workdir` if given,
+    else trained on the training data)."""
+    kind = config.data.get("kind", "chat")
+    if kind not in FINETUNE_KINDS:
+        raise ValueError(f"config.data.kind={kind!r}: expected one of {FINETUNE_KINDS}")
+
+    def tokenizer(texts):
+        return tokenizer_for(config, workdir, texts, init_workdir)
+
+    if kind == "seq2seq":
+        train = seq2seq_pairs(config, "train", train_file)
+        test = seq2seq_pairs(config, "test", eval_file)
+        tok = tokenizer(lambda: [x for pair in train for x in pair])
+        return (tok, seq2seq_dataset(config, tok, train, True),
+                seq2seq_dataset(config, tok, test, False) if test else None)
+    if kind == "corpus":
+        if not init_workdir:
+            raise ValueError("corpus fine-tuning needs --init_workdir (the LM to start "
+                             "from, with its tokenizer)")
+        tok = tokenizer(list)
+        return (tok, corpus_dataset(config, tok, "train", True),
+                corpus_dataset(config, tok, "validation", False))
+    if not train_file:
+        raise ValueError(f"{kind} fine-tuning needs --train_file (or config.data.train_file)")
+    if kind == "classification":
+        from tfllm.data.classification import read_examples
+
+        class_names(config, train_file)
+        tok = tokenizer(lambda: [text for text, _ in read_examples(train_file)])
+        return (tok, classification_dataset(config, tok, train_file, True),
+                classification_dataset(config, tok, eval_file) if eval_file else None)
+    if kind == "preference":
+        if not init_workdir:
+            raise ValueError("preference fine-tuning needs --init_workdir (the policy to "
+                             "start from)")
+        make, fields = preference_dataset, ("prompt", "chosen", "rejected")
+    else:
+        make, fields = chat_dataset, ("prompt", "response")
+    tok = tokenizer(lambda: _jsonl_texts(train_file, fields))
+    return (tok, make(config, tok, train_file, True),
+            make(config, tok, eval_file, False) if eval_file else None)

@@ -1,0 +1,88 @@
+"""Models of a config (new) or of a workdir (model.json + the newest checkpoint)."""
+
+import json
+import os
+
+from tfllm.experiment.tokenizer import TOKENIZER_DIR
+
+MODEL_FILE = "model.json"
+
+
+def read_json(path):
+    """A workdir's JSON file (config.json, model.json, eval/metrics.json)."""
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: missing (was the workdir made by tfllm-pretrain/finetune?)")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def build_model(config, vocabulary_size):
+    """A new model from config.model: `kind` ("decoder_lm" | "seq2seq" |
+    "encoder_classifier", whose num_classes defaults to len(config.data.label_names)),
+    `preset`, overrides."""
+    from tfllm.models import DECODER_PRESETS, DecoderLM, EncoderClassifier, Seq2SeqTransformer
+
+    fields = dict(config.model)
+    kind = fields.pop("kind", "decoder_lm")
+    preset = fields.pop("preset", None)
+    fields["vocabulary_size"] = vocabulary_size
+    if kind == "decoder_lm":
+        if preset and preset not in DECODER_PRESETS:
+            raise ValueError(f"config.model.preset={preset!r}: expected one of "
+                             f"{sorted(DECODER_PRESETS)}")
+        base = dict(DECODER_PRESETS[preset]) if preset else {}
+        return DecoderLM(**{**base, **fields})
+    if kind == "seq2seq":
+        return Seq2SeqTransformer(**fields)
+    if kind == "encoder_classifier":
+        fields.setdefault("num_classes", len(config.data.get("label_names") or ()))
+        if fields["num_classes"] < 2:
+            raise ValueError("encoder_classifier: config.data.label_names must name at "
+                             "least 2 classes")
+        return EncoderClassifier(**fields)
+    raise ValueError(f"config.model.kind={kind!r}: expected 'decoder_lm', 'seq2seq' or "
+                     "'encoder_classifier'")
+
+
+def load_model(workdir):
+    """Rebuilds the model from `<workdir>/model.json` and restores the newest checkpoint."""
+    import keras
+
+    from tfllm.training import restore_model
+
+    spec = read_json(os.path.join(workdir, MODEL_FILE))
+    model = keras.saving.deserialize_keras_object(
+        {"class_name": spec["class"], "config": spec["config"], "module": None,
+         "registered_name": f"tfllm>{spec['class']}"})
+    restore_model(os.path.join(workdir, "checkpoints"), model)
+    return model
+
+
+def load_model_and_tokenizer(workdir):
+    """The workdir's model (`load_model`) and tokenizer, checked to belong together."""
+    from tfllm.tokenizers import Tokenizer
+
+    model = load_model(workdir)
+    tokenizer = Tokenizer.load(os.path.join(workdir, TOKENIZER_DIR))
+    tokenizer.check_model(model, workdir)
+    return model, tokenizer
+
+
+def wants_ilql(config):
+    """config.model.kind == "ilql" (configs without a model section start from a workdir)."""
+    return (config.get("model") or {}).get("kind") == "ilql"
+
+
+def start_model(config, workdir):
+    """The model of `workdir` (an init workdir); with config.model.kind="ilql" a
+    DecoderLM gets ILQL heads (an ILQLModel, beta config.model.beta) and an ILQLModel is
+    kept."""
+    from tfllm.models import DecoderLM, ILQLModel
+
+    model = load_model(workdir)
+    if not wants_ilql(config) or isinstance(model, ILQLModel):
+        return model
+    if not isinstance(model, DecoderLM):
+        raise ValueError(f"config.model.kind='ilql' needs a DecoderLM in --init_workdir "
+                         f"{workdir}, not a {type(model).__name__}")
+    return ILQLModel(model, beta=config.model.get("beta", 1.0))
