@@ -20,9 +20,13 @@ def common():
 
 def parse(argument):
     """`--config=argument` through the flag tfllm.bin.common.define_flags defines."""
+    argv = ["tfllm", f"--config={argument}"]
     values = flags.FlagValues()
-    config_flags.DEFINE_config_file("config", None, "", flag_values=values, lock_config=True)
-    values(["tfllm", f"--config={argument}"])
+    # sys_argv: config_flags otherwise reads its overrides from sys.argv, which tests of the
+    # binaries in the same process set to their own --config.x=y arguments
+    config_flags.DEFINE_config_file("config", None, "", flag_values=values, lock_config=True,
+                                    sys_argv=argv)
+    values(argv)
     return values.config
 
 

@@ -156,3 +156,31 @@ def test_tfllm_evaluate_measures_a_policy_workdir_as_rl_finetune_does(rl_run, tm
         assert measured["reference_workdir"] == str(rl_run.lm)
         np.testing.assert_allclose(measured["kl_to_reference"], metrics[key]["kl_to_reference"],
                                    atol=1e-4, rtol=1e-4)
+
+
+def test_an_unreadable_checkpoint_resumes_from_the_one_before(rl_run, tmp_path):
+    """The RL run's checkpoints follow the trainers' rule: with its newest checkpoint
+    truncated, a rerun restores the one before (a warning names it) and trains on."""
+    import shutil
+
+    workdir = tmp_path / "rl"
+    shutil.copytree(rl_run.workdir, workdir)
+    args = [a if not a.startswith("--workdir=") else f"--workdir={workdir}" for a in rl_run.args]
+
+    def checkpoints():
+        return sorted((workdir / "checkpoints").glob("ckpt-*.index"),
+                      key=lambda p: int(p.stem.split("-")[1]))
+
+    iterations = json.loads((workdir / "eval" / "metrics.json").read_text())["iterations"]
+    if len(checkpoints()) < 2:  # one more iteration writes a second checkpoint
+        iterations += 1
+        out = _run("tfllm.bin.rl_finetune", *args, f"--config.training.iterations={iterations}")
+        assert out.returncode == 0, out.stderr[-2000:]
+    newest = checkpoints()[-1]
+    for data in (workdir / "checkpoints").glob(f"{newest.stem}.data-*"):
+        data.write_bytes(data.read_bytes()[:10])  # a write cut short
+    os.remove(workdir / "eval" / "metrics.json")
+    out = _run("tfllm.bin.rl_finetune", *args, f"--config.training.iterations={iterations}")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"checkpoint {workdir / 'checkpoints' / newest.stem} is unreadable" in out.stderr
+    assert json.loads((workdir / "eval" / "metrics.json").read_text())["iterations"] == iterations

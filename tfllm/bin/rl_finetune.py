@@ -32,9 +32,10 @@ with their rewards. Held-out prompts are evaluated before and after training int
 <workdir>/eval/metrics.json; the greedy policy is exported with PolicySaver to
 <workdir>/policy and the weights to <workdir>/checkpoints (+ model.json, tokenizer/; for
 Q-learning also the target network), so tfllm-generate/evaluate can load the result.
-Rerunning resumes from the last checkpoint. The workdir is written (config.json,
-model.json, tokenizer/) only once the agent, environments and driver are built, so a bad
-config leaves an existing workdir as it was.
+Rerunning resumes from the newest readable checkpoint (tfllm.training.checkpoints, as the
+trainer binaries do: an unreadable one is skipped for the one before). The workdir is
+written (config.json, model.json, tokenizer/) only once the agent, environments and driver
+are built, so a bad config leaves an existing workdir as it was.
 """
 
 import json
@@ -174,7 +175,7 @@ def finetune(config, workdir):
     from tfllm.rl import EpisodeReplay, save_policy
     from tfllm.rl.evaluation import evaluate_policy
     from tfllm.tokenizers import Tokenizer
-    from tfllm.training.checkpoints import model_trackables
+    from tfllm.training.checkpoints import Checkpointer, model_trackables
 
     common.setup(config)
     if not config.init_from:
@@ -209,11 +210,11 @@ def finetune(config, workdir):
     tokenizer.save(os.path.join(workdir, "tokenizer"))
 
     trackables = dict(**model_trackables(model), optimizer=agent.optimizer,
-                      kl_coef=agent.kl_controller.coef, step=agent.train_step_counter)
+                      kl_coef=agent.kl_controller.coef)
     if replay is not None:
         trackables.update(model_trackables(agent.target_model, "target"))
-    checkpoint = tf.train.Checkpoint(**trackables)
-    manager = tf.train.CheckpointManager(checkpoint, os.path.join(workdir, "checkpoints"), 2)
+    checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"), agent.train_step_counter,
+                                max_to_keep=2, **trackables)
     metrics_path = os.path.join(workdir, "eval", "metrics.json")
     e = config.evaluation
     # the initial evaluation is of the starting model: made (and written at once, so a run
@@ -225,8 +226,7 @@ def finetune(config, workdir):
                                   tokenizer, agent.statistics)
         os.makedirs(os.path.dirname(metrics_path), exist_ok=True)
         common.write_json(metrics_path, {"initial": initial})
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    checkpointer.restore()
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
     t = config.training
     start = int(agent.train_step_counter.numpy()) // updates
@@ -248,8 +248,8 @@ def finetune(config, workdir):
             print(f"iteration {iteration + 1}: " + ", ".join(
                 f"{k}={v:.4g}" for k, v in extra.items()), flush=True)
         if t.checkpoint_every and (iteration + 1) % t.checkpoint_every == 0:
-            manager.save()
-    manager.save()
+            checkpointer.save()
+    checkpointer.save()
     writer.flush()
     final = evaluate_policy(agent.collect_policy, eval_env(), e.num_episodes, seed + 7,
                             tokenizer, agent.statistics)
