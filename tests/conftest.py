@@ -16,7 +16,8 @@ if str(REPO_ROOT) not in sys.path:
 
 # Files that run for minutes (subprocess trainings, fixtures that train), slowest first.
 # With `make test` (-n 2 --dist=loadfile --no-loadscope-reorder) they are handed out before
-# the many short files, so neither worker ends on a long file alone.
+# the many short files, so neither worker ends on a long file alone. Under bazel they are
+# "large" tests (the `large` lists of tests/*/BUILD).
 SLOW_FILES = (
     "tests/bin/test_workdirs.py",
     "tests/bin/test_binaries.py",
@@ -33,8 +34,10 @@ SLOW_FILES = (
 
 def pytest_collection_modifyitems(items):
     rank = {path: i for i, path in enumerate(SLOW_FILES)}
+    tests = pathlib.Path(__file__).parent  # not resolved: under bazel, a runfiles tree
     items.sort(key=lambda item: rank.get(
-        pathlib.Path(str(item.path)).relative_to(REPO_ROOT).as_posix(), len(SLOW_FILES)))
+        "tests/" + pathlib.Path(str(item.path)).relative_to(tests).as_posix(),
+        len(SLOW_FILES)))
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,3 @@
-# bazel: size=small
 """No module of tfllm imports from a higher layer than its own.
 
 The parts of tfllm (its subpackages, and the modules directly under tfllm/) are stacked

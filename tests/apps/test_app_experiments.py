@@ -1,4 +1,3 @@
-# bazel: size=large
 """tools/app_experiments.py and the app configs: data, baseline, bad input, a tiny run."""
 
 import importlib.util

@@ -33,3 +33,15 @@ def test_episode_ends_at_max_new_tokens(toy):
 def test_bad_prompts(prompts, match, toy):
     with pytest.raises(ValueError, match=match):
         TokenEnvironment(prompts, 8, 3, toy.target_fraction)
+
+
+def test_seed_restarts_the_prompt_draw(toy):
+    prompts = [[1, i] for i in range(3, 8)]
+    env = TokenEnvironment(prompts, 8, 3, toy.target_fraction, seed=11)
+    first = env.sample_prompts(20)
+    assert env.sample_prompts(20) != first  # the sampler moves on
+    env.seed(11)
+    assert env.sample_prompts(20) == first
+    env.seed(12)
+    assert env.sample_prompts(20) == TokenEnvironment(prompts, 8, 3, toy.target_fraction,
+                                                      seed=12).sample_prompts(20)

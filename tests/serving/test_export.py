@@ -1,4 +1,3 @@
-# bazel: size=large
 """Export: a SavedModel a bare TensorFlow process serves with the same text as tfllm."""
 
 import json

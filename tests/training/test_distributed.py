@@ -1,4 +1,3 @@
-# bazel: size=large
 """Mirrored over 2 logical CPUs equals one device; two workers end with identical weights."""
 
 import json

@@ -1,4 +1,3 @@
-# bazel: size=large
 """kill -9 after a checkpoint, rerun the same command: same weights and loss curve as an
 uninterrupted run (bitwise: op determinism on CPU, data position restored by skipping)."""
 

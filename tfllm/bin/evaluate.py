@@ -89,21 +89,19 @@ def evaluate_rl(config, model, tokenizer):
     import functools
 
     from tfllm.rl import LMPolicy, tf_specs
-    from tfllm.rl.evaluation import evaluate_policy, sampled_statistics
+    from tfllm.rl.evaluation import sampled_statistics
 
-    e = config.evaluation
-    reference_workdir = e.get("reference_workdir") or config.get("init_from")
+    reference_workdir = config.evaluation.get("reference_workdir") or config.get("init_from")
     if not reference_workdir:
         raise ValueError("rl evaluation: set config.evaluation.reference_workdir (or "
                          "config.init_from) to the reference LM's workdir")
     reference = experiment.load_model(reference_workdir)
     tokenizer.check_model(reference, reference_workdir)
-    seed = config.training.seed
-    env = experiment.environment(config, tokenizer, "validation",
-                                 experiment.reward_fn(config, tokenizer), seed + 1)
-    policy = LMPolicy(model, *tf_specs(env), temperature=config.agent.temperature)
-    statistics = functools.partial(sampled_statistics, reference_model=reference)
-    metrics = evaluate_policy(policy, env, e.num_episodes, seed + 7, tokenizer, statistics)
+    held_out = experiment.HeldOutEvaluation(config, tokenizer,
+                                            experiment.reward_fn(config, tokenizer))
+    policy = LMPolicy(model, *tf_specs(held_out.environment),
+                      temperature=config.agent.temperature)
+    metrics = held_out(policy, functools.partial(sampled_statistics, reference_model=reference))
     return {**metrics, "reference_workdir": reference_workdir}
 
 

@@ -173,7 +173,6 @@ def finetune(config, workdir):
     from tf_agents.replay_buffers import tf_uniform_replay_buffer
 
     from tfllm.rl import EpisodeReplay, save_policy
-    from tfllm.rl.evaluation import evaluate_policy
     from tfllm.tokenizers import Tokenizer
     from tfllm.training.checkpoints import Checkpointer, model_trackables
 
@@ -186,9 +185,7 @@ def finetune(config, workdir):
     seed = config.training.seed
     train_env = experiment.environment(config, tokenizer, "train", reward, seed)
 
-    def eval_env():  # a fresh one each time: every evaluation draws the same prompts
-        return experiment.environment(config, tokenizer, "validation", reward, seed + 1)
-
+    held_out = experiment.HeldOutEvaluation(config, tokenizer, reward)
     agent = make_agent(config, train_env, model)
     d = config.driver
     max_length = (train_env.max_new_tokens + 1) * (1 if d.kind == "cached" else 2)
@@ -216,14 +213,12 @@ def finetune(config, workdir):
     checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"), agent.train_step_counter,
                                 max_to_keep=2, **trackables)
     metrics_path = os.path.join(workdir, "eval", "metrics.json")
-    e = config.evaluation
     # the initial evaluation is of the starting model: made (and written at once, so a run
     # that dies later resumes with it) before any checkpoint is restored
     initial = experiment.read_json(metrics_path).get("initial") \
         if os.path.isfile(metrics_path) else None
     if initial is None:
-        initial = evaluate_policy(agent.collect_policy, eval_env(), e.num_episodes, seed + 7,
-                                  tokenizer, agent.statistics)
+        initial = held_out(agent.collect_policy, agent.statistics)
         os.makedirs(os.path.dirname(metrics_path), exist_ok=True)
         common.write_json(metrics_path, {"initial": initial})
     checkpointer.restore()
@@ -240,8 +235,8 @@ def finetune(config, workdir):
             for key, value in extra.items():
                 tf.summary.scalar(f"rl/{key}", value)
             if t.sample_every and (iteration + 1) % t.sample_every == 0:
-                stats = evaluate_policy(agent.collect_policy, eval_env(), 4, seed + iteration,
-                                        tokenizer, agent.statistics)
+                stats = held_out(agent.collect_policy, agent.statistics, num_episodes=4,
+                                 sampler_seed=seed + iteration)
                 tf.summary.text("samples", "\n\n".join(
                     f"**{r:.3f}** `{s!r}`" for r, s in zip(stats["rewards"], stats["samples"])))
         if t.log_every and (iteration + 1) % t.log_every == 0:
@@ -251,8 +246,7 @@ def finetune(config, workdir):
             checkpointer.save()
     checkpointer.save()
     writer.flush()
-    final = evaluate_policy(agent.collect_policy, eval_env(), e.num_episodes, seed + 7,
-                            tokenizer, agent.statistics)
+    final = held_out(agent.collect_policy, agent.statistics)
     save_policy(agent.policy, os.path.join(workdir, "policy"))
     summary = {"initial": initial, "final": final, "seconds": time.time() - began,
                "iterations": int(agent.train_step_counter.numpy()) // updates}

@@ -9,7 +9,7 @@ and the workdir's metadata. One job per module:
                chat_dataset, preference_dataset, finetune_datasets (by data.kind)
     model      build_model, load_model, load_model_and_tokenizer, start_model
     trainer    make_trainer, sample_fn, scorer_for
-    rl         reward_fn, environment
+    rl         reward_fn, environment, HeldOutEvaluation
 """
 
 from tfllm.experiment.corpus import (corpus_documents, corpus_texts, scored_documents,
@@ -21,12 +21,12 @@ from tfllm.experiment.datasets import (FINETUNE_KINDS, chat_dataset, class_names
 from tfllm.experiment.model import (MODEL_FILE, build_model, load_model,
                                     load_model_and_tokenizer, read_json, start_model,
                                     wants_ilql)
-from tfllm.experiment.rl import environment, reward_fn
+from tfllm.experiment.rl import HeldOutEvaluation, environment, reward_fn
 from tfllm.experiment.tokenizer import TOKENIZER_DIR, tokenizer_for
 from tfllm.experiment.trainer import flat_config, make_trainer, sample_fn, scorer_for
 
 __all__ = [
-    "FINETUNE_KINDS", "MODEL_FILE", "TOKENIZER_DIR", "build_model", "chat_dataset",
+    "FINETUNE_KINDS", "HeldOutEvaluation", "MODEL_FILE", "TOKENIZER_DIR", "build_model", "chat_dataset",
     "class_names", "classification_dataset", "corpus_dataset", "corpus_documents",
     "corpus_texts", "environment", "finetune_datasets", "flat_config", "lm_dataset",
     "load_model", "load_model_and_tokenizer", "make_trainer", "preference_dataset",

@@ -1,4 +1,5 @@
-"""An RL config's reward and prompt environment (tfllm-rl-finetune, tfllm-evaluate rl)."""
+"""An RL config's reward, prompt environment and held-out evaluation (tfllm-rl-finetune,
+tfllm-evaluate rl)."""
 
 import random
 
@@ -35,3 +36,29 @@ def environment(config, tokenizer, split, reward, seed):
     return TokenEnvironment(prompts[:count], tokenizer.vocabulary_size, e.max_new_tokens,
                             reward, eos_id=tokenizer.eos_id if e.stop_at_eos else None,
                             pad_id=tokenizer.pad_id, seed=seed)
+
+
+class HeldOutEvaluation:
+    """The held-out evaluation of an RL config: episodes on the validation prompts, drawn
+    with the prompt seed training.seed + 1 and sampled with training.seed + 7, so every
+    call (the initial and final evaluations of tfllm-rl-finetune, tfllm-evaluate rl on any
+    policy workdir) sees the same prompts. The prompts are read and tokenized once."""
+
+    def __init__(self, config, tokenizer, reward):
+        self.tokenizer = tokenizer
+        self.num_episodes = int(config.evaluation.num_episodes)
+        self.prompt_seed = config.training.seed + 1
+        self.sampler_seed = config.training.seed + 7
+        self.environment = environment(config, tokenizer, "validation", reward,
+                                       self.prompt_seed)
+
+    def __call__(self, policy, statistics, num_episodes=None, sampler_seed=None):
+        """tfllm.rl.evaluation.evaluate_policy of `policy` (default: num_episodes episodes
+        sampled with the held-out sampler seed)."""
+        from tfllm.rl.evaluation import evaluate_policy
+
+        self.environment.seed(self.prompt_seed)
+        return evaluate_policy(
+            policy, self.environment, num_episodes or self.num_episodes,
+            self.sampler_seed if sampler_seed is None else sampler_seed, self.tokenizer,
+            statistics)

@@ -73,6 +73,10 @@ class TokenEnvironment(py_environment.PyEnvironment):
     def action_spec(self):
         return self._action_spec
 
+    def seed(self, seed):
+        """Restarts the prompt sampler from `seed` (the same prompts in the same order)."""
+        self._rng = np.random.default_rng(seed)
+
     def sample_prompts(self, n):
         """`n` prompts drawn uniformly (with replacement) from the environment's prompts."""
         return [self.prompts[i] for i in self._rng.integers(len(self.prompts), size=n)]
