@@ -87,13 +87,13 @@ def tfllm_py_test(name, src, deps = [], data = [], size = "medium", **kwargs):
         **kwargs
     )
 
-def tfllm_py_tests(large = []):
+def tfllm_py_tests(large = [], data = []):
     """A py_test per test file of this package (TEST_FILES), named after the file.
 
     `:test_support` holds the package's other files (conftest.py, helpers, fixtures)
     and depends on the support of every enclosing test package up to //tests, whose
     conftest.py pytest needs. Tests are "medium" (300 s timeout); the names in `large`
-    (900 s) are the files that train for minutes.
+    (900 s) are the files that train for minutes. `data`: more files every test reads.
     """
     pkg = native.package_name()
     parts = pkg.split("/")
@@ -117,7 +117,7 @@ def tfllm_py_tests(large = []):
             src = src,
             size = "large" if name in large else "medium",
             deps = [":test_support"],
-            data = ["//configs"],
+            data = ["//configs"] + data,
         )
     for name in large:
         if name not in names:
