@@ -13,7 +13,8 @@ import json
 import math
 import multiprocessing
 import os
-import tempfile
+
+from tfllm.files import write_atomically
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,19 +115,10 @@ class Scorer:
     def _cache_write(self, text, result):
         if self.cache_dir is None:
             return
-        path = self._cache_path(text)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
         entry = {"segment_lengths": [len(s) for s in result.segments],
                  "segment_scores": result.segment_scores,
                  "document_score": result.document_score}
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(entry, f)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomically(self._cache_path(text), json.dumps(entry))
 
 
 def _check_texts(texts, name):

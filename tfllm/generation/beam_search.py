@@ -10,7 +10,7 @@ A row stops early once no alive beam can beat its worst finished one.
 """
 
 import tensorflow as tf
-from tensorflow.compiler.tf2xla.python.xla import dynamic_update_slice
+from keras import ops
 
 from tfllm.generation.sampling import NEG_INF, apply_ban, apply_bias
 
@@ -84,8 +84,8 @@ def beam_search(adapter, token_ids, lengths, max_new_tokens, num_beams, length_p
         num_generated = index + 1 - lengths
         ending = tf.logical_or(tf.reduce_any(tokens[:, :, None] == stops, axis=-1),
                                (index + 1 >= budget_end)[:, None])
-        candidate_sequences = dynamic_update_slice(
-            _gather_beams(sequences, beams), tokens[:, :, None], tf.stack([0, 0, index]))
+        candidate_sequences = ops.slice_update(
+            _gather_beams(sequences, beams), tf.stack([0, 0, index]), tokens[:, :, None])
         normalized = scores / gnmt_length_penalty(num_generated, alpha)[:, None]
         pool = _top(tf.concat([finished[0], tf.where(ending, normalized, neg_inf)], axis=1),
                     tf.concat([finished[1], candidate_sequences], axis=1),

@@ -11,7 +11,7 @@ overwritten by the decode steps before any later position reads them.
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.compiler.tf2xla.python.xla import dynamic_update_slice
+from keras import ops
 
 from tfllm.generation.adapters import make_adapter
 from tfllm.generation.sampling import banned_mask, choose_tokens
@@ -26,8 +26,7 @@ def _stop_mask(tokens, stop_token_ids):
 
 
 def _write_column(buffer, column, index):
-    return dynamic_update_slice(buffer, tf.cast(column, buffer.dtype)[:, None],
-                                tf.stack([0, index]))
+    return ops.slice_update(buffer, tf.stack([0, index]), tf.cast(column, buffer.dtype)[:, None])
 
 
 def decode(adapter, token_ids, lengths, max_new_tokens, greedy=True, temperature=1.0,

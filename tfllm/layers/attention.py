@@ -123,10 +123,9 @@ class MultiHeadAttention(keras.layers.Layer):
         """Heads-first query (b, h, q, d) over keys/values (b, h, k, d).
 
         A batch-1 decoding step (one row, one query position) uses products and sums,
-        which XLA fuses over the cache as it lies; the batched matmuls made it copy
-        (transpose) the whole key cache every step. On the benchmark workload batch-1
-        generation got +18% (median of six interleaved pairs, docs/performance.md); at
-        batch 8 the matmuls stay faster.
+        which XLA fuses over the cache as it lies (batched matmuls would copy the key
+        cache into a transposed layout every step); other shapes use batched matmuls.
+        Measurements: docs/performance.md.
         """
         scale = ops.cast(1.0 / self.head_dim ** 0.5, query.dtype)
         one_step = query.shape[0] == 1 and query.shape[2] == 1

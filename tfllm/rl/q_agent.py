@@ -13,9 +13,8 @@ the value head plus tau times the log-ratio of the LM to the reference, a duelin
 LM's own softmax is the policy. Every Q can be written so. The starting LM (pi = pi_ref,
 a zero value head) is Q = V = 0: exactly consistent with zero reward. (Reading Q as the
 raw logits, as Guo et al. 2021, arXiv:2106.07704, is not: softmax ignores a per-state
-offset of the logits, which the Bellman equation pins; and an entropy-regularized soft
-Q-learning at temperature 1 drove the sentiment LM to a flatter distribution, see
-docs/results/rl.md.)
+offset of the logits, which the Bellman equation pins. docs/results/rl.md compares the
+variants.)
 
 Targets, regressed on by Q(s_t, a_t), with r_t the task reward (the KL is in V):
     soft: y_t = r_t + gamma V_target(s_{t+1})

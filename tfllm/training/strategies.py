@@ -69,6 +69,15 @@ def is_chief(strategy):
         and "chief" not in resolver.cluster_spec().as_dict())
 
 
+def num_workers(strategy):
+    """How many worker processes train together (the chief and workers of its cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return 1
+    cluster = resolver.cluster_spec().as_dict()
+    return max(1, len(cluster.get("chief", ())) + len(cluster.get("worker", ())))
+
+
 def worker_id(strategy):
     """This worker's task id (0 when not multi-worker)."""
     resolver = getattr(strategy, "cluster_resolver", None)
