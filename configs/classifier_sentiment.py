@@ -8,7 +8,8 @@ or {"text", "label"} JSONL) with --config.data.corpus= --config.data.train_file=
     .venv/bin/python tools/app_experiments.py --config=configs/classifier_sentiment.py \
         --workdir=runs/classifier
 
-With the binaries (user files only: the corpus labelling lives in tools/app_experiments.py):
+The tool labels the corpus sentences, writes them to <workdir>/data/{train,test}.jsonl
+and runs the binaries, as you can on any labelled files:
 
     tfllm-finetune --config=configs/classifier_sentiment.py --workdir=runs/classifier \
         --train_file=train.tsv --eval_file=test.tsv

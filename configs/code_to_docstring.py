@@ -7,7 +7,10 @@ Sources cut to 32 tokens (the `def` line and the first statements), 1600 steps o
 batch 32. Plain teacher forcing (scheduled sampling costs a second, gradient-free decoder
 pass per step; enable it with --config.objective.options.final_teacher_forcing_ratio=0.8),
 label smoothing 0.1; the test split is decoded greedily and with beam search (4 beams, GNMT
-length penalty 0.6). Measured in docs/results/seq2seq.md.
+length penalty 0.6). Measured in docs/results/seq2seq.md. The tool runs the binaries:
+
+    tfllm-finetune --config=configs/code_to_docstring.py --workdir=runs/code_to_docstring
+    tfllm-evaluate --workdir=runs/code_to_docstring     # evaluation mode "seq2seq"
 """
 
 import importlib.util

@@ -11,7 +11,9 @@ tfllm/objectives/dpo.py). For IPO: --config.objective.options.loss_type=ipo.
         --eval_file=runs/reward_sentiment/pairs_validation.jsonl
 
 (--init_workdir or config.init_from: the policy's workdir; --train_file/--eval_file or
-config.data.train_file/test_file.)
+config.data.train_file/test_file.) `tfllm-evaluate --config=configs/dpo_sentiment.py
+--workdir=runs/dpo_sentiment --config.init_from=... --config.data.test_file=...` gives the
+implicit reward's pairwise accuracy on every held-out pair (config.evaluation).
 """
 
 import ml_collections
@@ -30,4 +32,5 @@ def get_config():
     config.training = defaults.training(
         eval_every=100, checkpoint_every_steps=100, early_stopping_mode="max", num_samples=0,
         sample_length=0)
+    config.evaluation = dict(mode="preference", reference_workdir="")
     return config

@@ -3,6 +3,10 @@
     .venv/bin/python tools/app_experiments.py --config=configs/seq2seq_translation.py \
         --workdir=runs/translation --config.data.train_file=train.tsv \
         --config.data.test_file=test.tsv
+
+which runs `tfllm-finetune --config=configs/seq2seq_translation.py --workdir=runs/translation
+--train_file=train.tsv --eval_file=test.tsv` and `tfllm-evaluate --workdir=runs/translation`
+(BLEU / ROUGE-L of greedy and beam decoding beside the copy baseline).
 """
 
 import ml_collections

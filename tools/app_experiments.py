@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Application experiments: seq2seq (code -> docstring, translation) and the preference vector.
+"""Application experiments: seq2seq (code -> docstring, translation), the preference vector
+and sentence classification, each run by the binaries and reported here.
 
     .venv/bin/python tools/app_experiments.py --config=configs/code_to_docstring.py \
         --workdir=runs/code_to_docstring [--results=docs/results/seq2seq]
@@ -13,25 +14,118 @@
     .venv/bin/python tools/app_experiments.py --workdir=runs/chat_data \
         --write_chat_data=runs/chat_data        # prompt/response JSONL for chat_sft.py
 
-Each run trains with tfllm's Trainer (the config's objective, optimizer and schedule),
-evaluates on the test split (seq2seq: BLEU/ROUGE-L beside a trivial baseline;
-preference_vector: sentiment of samples at each vector value; classification: accuracy,
-P/R/F1 and a TensorBoard confusion-matrix image) and writes `<workdir>/results.json`; with --results it also
-writes RESULTS.json and RESULTS.md (a table with the exact command).
+This tool only prepares data, runs the binaries and writes the report. A run is
+
+1. data (config.evaluation.mode): "seq2seq" reads the pairs as tfllm-finetune does (to
+   count them and fail early); "classification" with config.data.corpus writes the
+   corpus sentences labelled by the sign of their VADER sentiment to
+   <workdir>/data/{train,test}.jsonl (else it uses config.data.train_file/test_file);
+   "preference_vector" writes the train-split sentences with their VADER compound to
+   <workdir>/data/train.jsonl ({"text", "score"}, tfllm-finetune's "scored_text" kind);
+2. `python -m tfllm.bin.finetune` with this tool's --config (and its --config.*
+   overrides, --strategy, --cpu_devices) and --workdir: the config's objective,
+   optimizer and schedule, seeded by config.training.seed;
+3. `python -m tfllm.bin.evaluate --workdir=<workdir>` (the config.json the training
+   wrote): <workdir>/eval/metrics.json (seq2seq: BLEU/ROUGE-L of each sampler beside a
+   trivial baseline, teacher-forced NLL with true and shuffled sources; classification:
+   accuracy, P/R/F1 and a TensorBoard confusion-matrix image; preference_vector:
+   sentiment of samples at each vector value);
+4. the report: `<workdir>/results.json` from metrics.json, the training's TensorBoard
+   scalars (steps, final training loss, the final teacher-forced evaluation) and the
+   data; with --results also RESULTS.json and RESULTS.md (a table with the exact command).
 """
 
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
 from absl import flags
 
 FLAGS = flags.FLAGS
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# evaluation.mode -> the tfllm-finetune data kind (config.data.kind) it trains
+DATA_KINDS = {"seq2seq": "seq2seq", "classification": "classification",
+              "preference_vector": "scored_text"}
 
 
-# ------------------------------------------------------------------------- seq2seq data
+# ------------------------------------------------------------------------- binaries
+def config_args(argv=None):
+    """This tool's --config=<file> and --config.* overrides (from `argv`, default
+    sys.argv), to give the binaries the same config."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = [f"--config={FLAGS['config'].config_filename}"]
+    for i, arg in enumerate(argv):
+        if arg.startswith("--config."):
+            out.append(arg)
+            if "=" not in arg and i + 1 < len(argv):  # --config.x value
+                out.append(argv[i + 1])
+    return out
+
+
+def run_binary(module, *args):
+    """Runs `python -m module args` (this checkout's tfllm) and returns its wall-clock
+    seconds; a failure is a ValueError (the binary printed its one-line error above)."""
+    command = [sys.executable, "-m", module, *args]
+    print(" ".join(command), flush=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([REPO] + [p for p in [env.get("PYTHONPATH")] if p])
+    started = time.time()
+    done = subprocess.run(command, env=env, check=False)
+    if done.returncode:
+        raise ValueError(f"{module} failed (exit status {done.returncode}): {' '.join(command)}")
+    return time.time() - started
+
+
+def finetune(workdir, *args):
+    """tfllm-finetune of this tool's config into `workdir`; its wall-clock seconds."""
+    return run_binary("tfllm.bin.finetune", *config_args(), f"--workdir={workdir}",
+                      f"--strategy={FLAGS.strategy}", f"--cpu_devices={FLAGS.cpu_devices}",
+                      *args)
+
+
+def evaluate(workdir):
+    """tfllm-evaluate of `workdir` (its config.json); <workdir>/eval/metrics.json."""
+    run_binary("tfllm.bin.evaluate", f"--workdir={workdir}")
+    with open(os.path.join(workdir, "eval", "metrics.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def training_scalars(workdir):
+    """The training run's last values: {"steps", "train/loss", "eval/..."} from
+    <workdir>/tensorboard (the last step logged; float32, as TensorBoard stores them)."""
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.util import tensor_util
+
+    logdir = os.path.join(workdir, "tensorboard")
+    tags = []
+    if os.path.isdir(logdir):
+        accumulator = event_accumulator.EventAccumulator(
+            logdir, size_guidance={event_accumulator.TENSORS: 0})
+        accumulator.Reload()
+        tags = accumulator.Tags()["tensors"]
+    if "train/loss" not in tags:
+        raise ValueError(f"{workdir}/tensorboard: no train/loss (did tfllm-finetune run?)")
+    step = max(e.step for e in accumulator.Tensors("train/loss"))
+    out = {"steps": step}
+    for tag in tags:
+        if tag == "train/loss" or tag.startswith("eval/"):
+            events = [e for e in accumulator.Tensors(tag) if e.step == step]
+            if events:
+                out[tag] = float(tensor_util.make_ndarray(events[-1].tensor_proto))
+    return out
+
+
+def write_jsonl(path, records):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
+    return path
+
+
+# ------------------------------------------------------------------------- seq2seq
 def split_records(config, split, what, from_corpus, from_file):
     """Records of `split`: `from_corpus()` when config.data.corpus is set, else
     `from_file(path)` on config.data.train_file / test_file; empty is an error."""
@@ -62,112 +156,32 @@ def read_pairs(config, split):
     return pairs
 
 
-def source_shuffled_losses(model, tokenizer, pairs, config, seed=0):
-    """Teacher-forced mean token NLL of `pairs`, and of the same targets with the sources
-    permuted across pairs: (true, shuffled). Equal losses mean the model ignores its
-    source (it has learned only the targets' language model)."""
-    import numpy as np
+def run_seq2seq(config, workdir):
+    """tfllm-finetune of a Seq2SeqTransformer on the pairs, tfllm-evaluate's seq2seq mode
+    (tfllm.evaluation.seq2seq) on the test split: BLEU/ROUGE-L beside a baseline."""
+    from tfllm.evaluation import seq2seq
 
-    from tfllm import experiment
-    from tfllm.objectives.seq2seq import MODEL_KEYS, smoothed_cross_entropy
-
-    order = np.random.default_rng(seed).permutation(len(pairs))
-    shuffled = [(pairs[j][0], pairs[i][1]) for i, j in enumerate(order)]
-    losses = []
-    for data in (pairs, shuffled):
-        total = count = 0.0
-        for batch in experiment.seq2seq_dataset(config, tokenizer, data, train=False):
-            logits = model({k: batch[k] for k in MODEL_KEYS}, training=False)
-            mask = batch["loss_mask"].numpy()
-            total += float((smoothed_cross_entropy(logits, batch["labels"], 0.0).numpy()
-                            * mask).sum())
-            count += float(mask.sum())
-        if not count:
-            raise ValueError(f"source_shuffled_losses: fewer than one batch "
-                             f"({config.training.batch_size}) of pairs")
-        losses.append(total / count)
-    return tuple(losses)
-
-
-def function_name_words(source):
-    """The trivial code -> docstring baseline: the function's name split into words."""
-    match = re.search(r"def\s+(\w+)", source)
-    name = match.group(1) if match else ""
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", name)  # HTTPHeader -> HTTP Header
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").split()
-    return " ".join(words).capitalize() + "." if words else ""
-
-
-BASELINES = {"function_name": function_name_words, "copy": lambda source: source}
-
-
-def run_seq2seq(config, workdir, strategy):
-    """Trains a Seq2SeqTransformer on pairs; BLEU/ROUGE on the test split beside a baseline."""
-    from tfllm import experiment
-    from tfllm.bin import common
-    from tfllm.data.seq2seq import encode_sources
-    from tfllm.evaluation import text_metrics
-    from tfllm.generation import generate
-    from tfllm.objectives import get_objective
-
-    evaluation = config.evaluation
-    samplers = tuple(evaluation.samplers)
-    if not samplers or any(s not in ("greedy", "beam") for s in samplers):
-        raise ValueError(f"config.evaluation.samplers={samplers!r}: expected a non-empty "
-                         "tuple of 'greedy' and/or 'beam'")
-    train, test = read_pairs(config, "train"), read_pairs(config, "test")
-    if evaluation.max_examples:
-        test = test[:evaluation.max_examples]
-    tokenizer = experiment.tokenizer_for(config, workdir,
-                                         lambda: [text for pair in train for text in pair])
-    objective = get_objective(config.objective.name, **dict(config.objective.options))
-    trainer = experiment.make_trainer(
-        config, strategy, workdir,
-        lambda: experiment.build_model(config, tokenizer.vocabulary_size), objective,
-        experiment.seq2seq_dataset(config, tokenizer, train, train=True),
-        eval_data=experiment.seq2seq_dataset(config, tokenizer, test, train=False)
-        if len(test) >= config.training.batch_size else None)
-    common.save_model_config(workdir, trainer.model)
-    started = time.time()
-    result = trainer.train()  # ends with a teacher-forced evaluation on the test batches
-    train_seconds = time.time() - started
-    trainer.close()
-    true_loss, shuffled_loss = source_shuffled_losses(trainer.model, tokenizer, test, config) \
-        if len(test) >= config.training.batch_size else (None, None)
-    references = [t for _, t in test]
-
-    def scores(texts):
-        return {"bleu": text_metrics.bleu(texts, references),
-                "rougeL": text_metrics.rouge(texts, references, types=("rougeL",))["rougeL"]}
-
-    sources = encode_sources(tokenizer, [s for s, _ in test], config.data.max_source_length)
-    banned = [i for i in range(tokenizer.num_reserved_ids) if i != tokenizer.eos_id]
-    systems, hypotheses = {}, {}
-    for sampler in samplers:
-        options = dict(stop_token_ids=[tokenizer.eos_id], banned_token_ids=banned)
-        if sampler == "beam":
-            options.update(num_beams=evaluation.num_beams,
-                           length_penalty=evaluation.length_penalty)
-        texts, decode_started = [], time.time()
-        for start in range(0, len(sources), 64):
-            out = generate(trainer.model, sources[start:start + 64], evaluation.max_new_tokens,
-                           sampler=sampler, **options)
-            texts += [tokenizer.decode(row) for row in out]
-        hypotheses[sampler] = texts
-        systems[f"model_{sampler}"] = {**scores(texts),
-                                       "decode_seconds": round(time.time() - decode_started, 1)}
-    baseline = [BASELINES[evaluation.baseline](s) for s, _ in test]
-    systems[f"baseline_{evaluation.baseline}"] = scores(baseline)
-    return {"train_pairs": len(train), "test_pairs": len(test), "steps": result["step"],
-            "train_seconds": round(train_seconds, 1),
-            "final_train_loss": result.get("train/loss"),
-            "test_token_loss": result.get("eval/token_loss"),
-            "test_token_accuracy": result.get("eval/accuracy"),
-            "test_token_nll": true_loss, "test_token_nll_shuffled_sources": shuffled_loss,
-            **systems,
-            "examples": [{"source": s, "reference": r, "baseline": b,
-                          **{sampler: hypotheses[sampler][i] for sampler in samplers}}
-                         for i, ((s, r), b) in enumerate(zip(test[:5], baseline))]}
+    seq2seq.check_config(config)
+    samplers = seq2seq.samplers(config.evaluation)
+    train = read_pairs(config, "train")
+    read_pairs(config, "test")  # an empty split fails here, before training
+    seconds = finetune(workdir)
+    metrics, scalars = evaluate(workdir), training_scalars(workdir)
+    systems = {f"model_{s}": {k: metrics[f"{s}/{k}"]
+                              for k in ("bleu", "rougeL", "decode_seconds")}
+               for s in samplers}
+    baseline = seq2seq.baseline(config.evaluation)
+    if baseline:
+        systems[f"baseline_{baseline}"] = {k: metrics[f"baseline_{baseline}/{k}"]
+                                           for k in ("bleu", "rougeL")}
+    return {"train_pairs": len(train), "test_pairs": metrics["examples"],
+            "steps": scalars["steps"], "train_seconds": round(seconds, 1),
+            "final_train_loss": scalars.get("train/loss"),
+            "test_token_loss": scalars.get("eval/token_loss"),
+            "test_token_accuracy": scalars.get("eval/accuracy"),
+            "test_token_nll": metrics["token_nll"],
+            "test_token_nll_shuffled_sources": metrics["token_nll_shuffled_sources"],
+            **systems, "examples": metrics["samples"]}
 
 
 # ------------------------------------------------------------------------- chat data
@@ -224,72 +238,22 @@ def scored_sentences(config, split):
     return out
 
 
-def sentence_batches(tokenizer, sentences, config):
-    """LM batches, one sentence per row, with `preference` = its sentiment (batch, 1)."""
+def run_preference_vector(config, workdir):
+    """tfllm-finetune ("scored_text") of DecoderLM(preference_dim=1) on the train-split
+    sentences and their sentiment; tfllm-evaluate's preference_vector mode samples at
+    config.evaluation.preference_values (+1 and -1) and scores the samples."""
     import numpy as np
-    import tensorflow as tf
-
-    length = int(config.data.sequence_length)
-    ids = np.zeros((len(sentences), length + 1), np.int32)
-    for i, row in enumerate(tokenizer.encode([s for s, _ in sentences])):
-        row = ([tokenizer.bos_id] + row + [tokenizer.eos_id])[:length + 1]
-        ids[i, :len(row)] = row
-    labels = ids[:, 1:]
-    ds = tf.data.Dataset.from_tensor_slices({
-        "token_ids": ids[:, :-1], "labels": labels, "padding_mask": ids[:, :-1] != 0,
-        "loss_mask": (labels != 0).astype(np.float32),
-        "preference": np.array([[v] for _, v in sentences], np.float32)})
-    ds = ds.shuffle(len(sentences), seed=config.data.get("shuffle_seed", 0)).repeat()
-    return ds.batch(config.training.batch_size, drop_remainder=True)
-
-
-def run_preference_vector(config, workdir, strategy):
-    """Trains DecoderLM(preference_dim=1) on sentences + sentiment; samples at +1 and -1."""
-    import numpy as np
-
-    from tfllm import experiment
-    from tfllm.bin import common
-    from tfllm.feedback import get_scorer
-    from tfllm.generation import generate
-    from tfllm.objectives import get_objective
 
     train = scored_sentences(config, "train")
-    tokenizer = experiment.tokenizer_for(config, workdir, lambda: [s for s, _ in train])
-    objective = get_objective(config.objective.name, **dict(config.objective.options))
-    trainer = experiment.make_trainer(
-        config, strategy, workdir,
-        lambda: experiment.build_model(config, tokenizer.vocabulary_size), objective,
-        sentence_batches(tokenizer, train, config))
-    common.save_model_config(workdir, trainer.model)
-    started = time.time()
-    result = trainer.train()
-    train_seconds = time.time() - started
-    trainer.close()
-    evaluation = config.evaluation
-    scorer = get_scorer("sentiment")
-    banned = [i for i in range(tokenizer.num_reserved_ids) if i != tokenizer.eos_id]
-    prompt = [tokenizer.bos_id] + tokenizer.encode(evaluation.prompt)
-    measured = {}
-    for value in evaluation.preference_values:
-        texts = []
-        for seed in range(evaluation.num_batches):
-            out = generate(trainer.model, [prompt] * evaluation.batch_size,
-                           evaluation.max_new_tokens, sampler="top_p", p=evaluation.top_p,
-                           temperature=evaluation.temperature, seed=seed,
-                           stop_token_ids=[tokenizer.eos_id], banned_token_ids=banned,
-                           preference=np.full((evaluation.batch_size, 1), value, np.float32))
-            texts += [tokenizer.decode(row) for row in out]
-        compound = [1.0 - 2.0 * s.document_score for s in scorer.score(texts)]
-        measured[f"{value:+g}"] = {
-            "mean_sentiment": float(np.mean(compound)),
-            "stderr": float(np.std(compound) / np.sqrt(len(compound))),
-            "fraction_positive": float(np.mean([c > 0.05 for c in compound])),
-            "fraction_negative": float(np.mean([c < -0.05 for c in compound])),
-            "samples": len(texts), "examples": texts[:3]}
+    path = write_jsonl(os.path.join(workdir, "data", "train.jsonl"),
+                       [{"text": text, "score": score} for text, score in train])
+    seconds = finetune(workdir, f"--train_file={path}")
+    metrics, scalars = evaluate(workdir), training_scalars(workdir)
     return {"train_sentences": len(train),
             "train_mean_sentiment": float(np.mean([v for _, v in train])),
-            "steps": result["step"], "train_seconds": round(train_seconds, 1),
-            "final_train_loss": result.get("train/loss"), "generations": measured}
+            "steps": scalars["steps"], "train_seconds": round(seconds, 1),
+            "final_train_loss": scalars.get("train/loss"),
+            "generations": metrics["generations"]}
 
 
 # ------------------------------------------------------------------- classification
@@ -297,7 +261,7 @@ SENTIMENT_CLASSES = ("negative", "neutral", "positive")
 
 
 def classification_examples(config, split):
-    """(text, label name) of `split`: config.data.train_file/test_file (TSV/JSONL), or
+    """(text, label) of `split`: config.data.train_file/test_file (TSV/JSONL), or
     corpus sentences labelled by the sign of their VADER sentiment (|compound| < 0.05:
     neutral)."""
     from tfllm.data import classification
@@ -309,39 +273,27 @@ def classification_examples(config, split):
         classification.read_examples)
 
 
-def run_classification(config, workdir, strategy):
-    """Fine-tunes an EncoderClassifier; accuracy, P/R/F1 and the confusion matrix on test."""
-    import keras
-    import tensorflow as tf
-
-    from tfllm import experiment
-    from tfllm.objectives import get_objective
-    from tfllm.evaluation.classifier import evaluate_classifier
-
+def run_classification(config, workdir):
+    """tfllm-finetune of an EncoderClassifier; tfllm-evaluate's classification mode:
+    accuracy, P/R/F1 and the confusion matrix on the test split, beside the majority
+    class of the training split."""
     train, test = classification_examples(config, "train"), classification_examples(config,
                                                                                      "test")
-    names = list(config.data.label_names) or sorted({str(label) for _, label in train})
-    config.data.label_names = tuple(names)  # numbers the classes of both splits
-    tokenizer = experiment.tokenizer_for(config, workdir, lambda: [text for text, _ in train])
-    trainer = experiment.make_trainer(
-        config, strategy, workdir,
-        lambda: experiment.build_model(config, tokenizer.vocabulary_size),
-        get_objective(config.objective.name, **dict(config.objective.options)),
-        experiment.classification_dataset(config, tokenizer, train, train=True))
-    started = time.time()
-    result = trainer.train()
-    train_seconds = time.time() - started
-    trainer.close()
-    keras.saving.save_model(trainer.model, os.path.join(workdir, "classifier.keras"))
-    writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard", "eval"))
-    metrics = evaluate_classifier(
-        trainer.model,
-        experiment.classification_dataset(config, tokenizer, test, drop_remainder=False),
-        names, writer=writer, step=result["step"])
+    files = []
+    if config.data.corpus:  # the labelled sentences, for tfllm-finetune and -evaluate
+        for flag, split, examples in (("train_file", "train", train),
+                                      ("eval_file", "test", test)):
+            path = write_jsonl(os.path.join(workdir, "data", f"{split}.jsonl"),
+                               [{"text": text, "label": label} for text, label in examples])
+            files.append(f"--{flag}={path}")
+    seconds = finetune(workdir, *files)
+    metrics, scalars = evaluate(workdir), training_scalars(workdir)
+    with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
+        names = list(json.load(f)["data"]["label_names"])  # as tfllm-finetune numbered them
     majority = max(names, key=[label for _, label in train].count)
     return {"train_examples": len(train), "test_examples": len(test), "classes": names,
-            "steps": result["step"], "train_seconds": round(train_seconds, 1),
-            "final_train_loss": result.get("train/loss"), "model": metrics,
+            "steps": scalars["steps"], "train_seconds": round(seconds, 1),
+            "final_train_loss": scalars.get("train/loss"), "model": metrics,
             "majority_class": majority, "majority_accuracy": sum(
                 label == majority for _, label in test) / len(test)}
 
@@ -356,8 +308,11 @@ def markdown(config, results, command):
     lines = [f"# {config.evaluation.mode} results", "", "Command:", "", "```", command, "```",
              ""]
     if config.evaluation.mode == "seq2seq":
-        samplers = tuple(config.evaluation.samplers)
-        systems = [f"model_{s}" for s in samplers] + [f"baseline_{config.evaluation.baseline}"]
+        from tfllm.evaluation import seq2seq
+
+        samplers, baseline = (seq2seq.samplers(config.evaluation),
+                              seq2seq.baseline(config.evaluation))
+        systems = [f"model_{s}" for s in samplers] + [f"baseline_{baseline}"] * bool(baseline)
         lines += [f"{results['train_pairs']} training pairs, {results['steps']} steps of batch "
                   f"{config.training.batch_size} ({results['train_seconds']} s on this "
                   f"machine); test split: {results['test_pairs']} pairs" + (
@@ -371,7 +326,8 @@ def markdown(config, results, command):
         lines += ["", "Examples:", ""]
         for ex in results["examples"]:
             lines += [f"- reference: {ex['reference']!r}; " + "; ".join(
-                f"{s}: {ex[s]!r}" for s in samplers) + f"; baseline: {ex['baseline']!r}"]
+                f"{s}: {ex[s]!r}" for s in samplers) + (
+                    f"; baseline: {ex['baseline']!r}" if "baseline" in ex else "")]
     elif config.evaluation.mode == "classification":
         m = results["model"]
         lines += [f"{results['train_examples']} training / {results['test_examples']} test "
@@ -409,13 +365,15 @@ def main(argv):
     config = FLAGS.config
     if config is None:
         raise ValueError("--config is required (unless --write_chat_data)")
-    common.setup(config)
-    strategy = common.make_strategy(config)  # before any TensorFlow op
     mode = config.evaluation.mode
     if mode not in RUNNERS:
         raise ValueError(f"config.evaluation.mode={mode!r}: expected one of {sorted(RUNNERS)}")
+    kind = config.data.get("kind", "chat")
+    if kind != DATA_KINDS[mode]:
+        raise ValueError(f"config.data.kind={kind!r}: the {mode} app trains tfllm-finetune's "
+                         f"{DATA_KINDS[mode]!r} data kind")
     os.makedirs(FLAGS.workdir, exist_ok=True)
-    results = RUNNERS[mode](config, FLAGS.workdir, strategy)
+    results = RUNNERS[mode](config, FLAGS.workdir)
     common.write_json(os.path.join(FLAGS.workdir, "results.json"), results)
     print(json.dumps({k: v for k, v in results.items() if k != "examples"}, indent=1))
     if FLAGS.results:
@@ -426,7 +384,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, REPO)
     from tfllm.bin import common as _common
     _common.define_flags(config_required=False)
     flags.DEFINE_string("results", "", "also write RESULTS.md and RESULTS.json (no suffix)")

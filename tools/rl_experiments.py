@@ -332,62 +332,34 @@ def reward():
 
 
 def dpo():
-    """DPO through the Trainer on the reward step's pairs; held-out implicit-reward accuracy."""
-    from tfllm import experiment
-    from tfllm.bin import common
-    from tfllm.data.prompts import make_preference_dataset
-    from tfllm.objectives import get_objective
-    from tfllm.rl.preferences import drop_near_ties, read_pairs
-    import tensorflow as tf
+    """DPO with tfllm-finetune on the reward step's pairs (ties within --min_margin
+    dropped), then tfllm-evaluate's held-out implicit-reward accuracy ("preference")."""
+    from tfllm.rl.preferences import drop_near_ties, read_pairs, write_pairs
 
-    from tfllm.tokenizers import Tokenizer
-
-    sys.path.insert(0, os.path.join(REPO, "configs"))
-    import dpo_sentiment  # pylint: disable=import-outside-toplevel
-
-    config = dpo_sentiment.get_config()
-    for override in FLAGS.overrides:
-        key, value = override.split("=", 1)
-        *parents, field = key.split(".")
-        node = config
-        for parent in parents:
-            node = node[parent]
-        node[field] = type(node[field])(value)
-    pairs_dir = os.path.join(FLAGS.runs, FLAGS.pairs)
-    lm = os.path.join(FLAGS.runs, FLAGS.lm)
-    loss_type = config.objective.options["loss_type"]
+    source, lm = os.path.join(FLAGS.runs, FLAGS.pairs), os.path.join(FLAGS.runs, FLAGS.lm)
+    loss_type = next((o.split("=", 1)[1] for o in FLAGS.overrides
+                      if o.startswith("objective.options.loss_type=")), "sigmoid")
     workdir = os.path.join(FLAGS.runs, f"dpo_sentiment_{loss_type}{FLAGS.tag}")
-    common.setup(config)
-    tokenizer = Tokenizer.load(os.path.join(lm, "tokenizer"))
-    train_pairs = drop_near_ties(read_pairs(os.path.join(pairs_dir, "pairs_train.jsonl")),
-                                 FLAGS.min_margin)
-    held_out = drop_near_ties(read_pairs(os.path.join(pairs_dir, "pairs_validation.jsonl")),
-                              FLAGS.min_margin)
-    length, batch = config.data.sequence_length, config.training.batch_size
-    train = make_preference_dataset(train_pairs, tokenizer, length, batch, repeat=True,
-                                    drop_remainder=True, seed=config.training.seed)
-    objective = get_objective(config.objective.name, **dict(config.objective.options))
-    # the default strategy: restoring the LM under a OneDeviceStrategy scope fails here
-    trainer = experiment.make_trainer(config, tf.distribute.get_strategy(), workdir,
-                                      experiment.load_model(lm), objective, train)
-    began = time.time()
-    trainer.train()
-    seconds = time.time() - began
-    margins = []
-    for pairs_batch in make_preference_dataset(held_out, tokenizer, length, batch,
-                                               shuffle=False):
-        _, metrics = objective(trainer.model, pairs_batch, training=False)
-        margins.append((float(metrics["pairwise_accuracy"]), float(metrics["reward_margin"]),
-                        int(pairs_batch["chosen_token_ids"].shape[0])))
-    trainer.close()
-    n = sum(m[2] for m in margins)
-    result = {"pairwise_accuracy": sum(a * k for a, _, k in margins) / n,
-              "reward_margin": sum(r * k for _, r, k in margins) / n,
-              "validation_pairs": n, "train_pairs": len(train_pairs),
-              "steps": config.training.steps, "seconds": seconds,
-              "objective": dict(config.objective.options), "pairs": pairs_dir,
+    files = {}
+    for split in ("train", "validation"):
+        files[split] = os.path.join(workdir, "pairs", f"pairs_{split}.jsonl")
+        pairs = drop_near_ties(read_pairs(os.path.join(source, f"pairs_{split}.jsonl")),
+                               FLAGS.min_margin)
+        write_pairs(files[split], pairs)
+    start = f"--config.init_from={lm}"  # the held-out pairs are for the evaluation only
+    command, seconds = run_binary("tfllm.bin.finetune", "configs/dpo_sentiment.py", workdir,
+                                  start, f"--config.data.train_file={files['train']}")
+    evaluation, _ = run_binary("tfllm.bin.evaluate", "configs/dpo_sentiment.py", workdir,
+                               start, f"--config.data.test_file={files['validation']}")
+    metrics = read_json(os.path.join(workdir, "eval", "metrics.json"))
+    config = read_json(os.path.join(workdir, "config.json"))
+    result = {"pairwise_accuracy": metrics["pairwise_accuracy"],
+              "reward_margin": metrics["reward_margin"], "validation_pairs": metrics["pairs"],
+              "train_pairs": sum(1 for _ in read_pairs(files["train"])),
+              "steps": config["training"]["steps"], "seconds": seconds,
+              "objective": config["objective"]["options"], "pairs": source,
               "min_margin": FLAGS.min_margin, "overrides": FLAGS.overrides,
-              "command": " ".join(["tools/rl_experiments.py"] + sys.argv[1:])}
+              "command": " ".join(command[1:]), "evaluation": " ".join(evaluation[1:])}
     result["target_met"] = result["pairwise_accuracy"] >= 0.9
     print(result)
     merge(f"dpo_{loss_type}{FLAGS.tag}", result)

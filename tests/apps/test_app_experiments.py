@@ -1,4 +1,6 @@
-"""tools/app_experiments.py and the app configs: data, baseline, bad input, a tiny run."""
+"""tools/app_experiments.py and the app configs: data, bad input, tiny runs through the
+binaries (tfllm-finetune, tfllm-evaluate; their app modes: tests/bin/test_app_modes.py,
+tests/evaluation/test_seq2seq.py)."""
 
 import importlib.util
 import json
@@ -8,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 PAIRS = [("the cat sleeps", "le chat dort"), ("the dog eats", "le chien mange"),
@@ -32,12 +33,6 @@ def translation_config(tmp_path, train_lines, test_lines):
     config.data.train_file = str(tmp_path / "train.tsv")
     config.data.test_file = str(tmp_path / "test.tsv")
     return config
-
-
-def test_function_name_baseline():
-    assert apps.function_name_words("def get_file_name(self):\n    pass\n") == "Get file name."
-    assert apps.function_name_words("async def readHTTPHeader(x):\n") == "Read http header."
-    assert apps.function_name_words("x = 1\n") == ""
 
 
 def test_tsv_wrong_column_count_names_file_and_line(tmp_path):
@@ -77,44 +72,16 @@ def test_pairs_are_encoded_as_tfllm_finetune_encodes_them(tmp_path):
     np.testing.assert_array_equal(batch["encoder_token_ids"][0].numpy()[real], source)
 
 
-def test_source_shuffled_losses_tell_a_copying_model_from_a_blind_one(tmp_path):
-    """A model that copies its source: loss ~0 on true pairs, high when the sources are
-    shuffled; a model that never looks at the source: the same loss both ways (uniform
-    logits: exactly log(vocabulary))."""
-    from tfllm.tokenizers import Tokenizer
-
-    config = translation_config(tmp_path, ["a\tb"], ["a\tb"])
-    config.training.batch_size = 4
-    tokenizer = Tokenizer.train([], None, kind="byte")
-    vocabulary = tokenizer.vocabulary_size
-    words = ["cat", "dog", "owl", "ant"] * 2
-    pairs = [(w, w) for w in words]  # target = source: copying is perfect
-
-    def copying(inputs, training=False):
-        source = inputs["encoder_token_ids"]
-        length = inputs["decoder_token_ids"].shape[1]
-        labels = np.zeros(source.shape[:1] + (length,), np.int64)
-        labels[:, :3] = source[:, :3]
-        labels[:, 3] = tokenizer.eos_id  # every word has 3 bytes
-        return tf.one_hot(labels, vocabulary) * 30.0
-
-    def blind(inputs, training=False):
-        return tf.zeros(inputs["decoder_token_ids"].shape + (vocabulary,))
-
-    true, shuffled = apps.source_shuffled_losses(copying, tokenizer, pairs, config, seed=1)
-    assert true < 1e-6 and shuffled > 5.0
-    true, shuffled = apps.source_shuffled_losses(blind, tokenizer, pairs, config)
-    assert true == pytest.approx(np.log(vocabulary)) and shuffled == pytest.approx(true)
-    with pytest.raises(ValueError, match="fewer than one batch"):
-        apps.source_shuffled_losses(blind, tokenizer, pairs[:3], config)
-
-
 def test_bad_samplers_fail_before_training(tmp_path):
     config = translation_config(tmp_path, ["a\tb"], ["a\tb"])
     for samplers in ((), ("greedy", "top_k")):
         config.evaluation.samplers = samplers
         with pytest.raises(ValueError, match=r"config\.evaluation\.samplers=.*'greedy' and/or"):
-            apps.run_seq2seq(config, str(tmp_path / "run"), None)
+            apps.run_seq2seq(config, str(tmp_path / "run"))
+    config.evaluation.samplers = ("greedy",)
+    config.evaluation.baseline = "names"
+    with pytest.raises(ValueError, match=r"config\.evaluation\.baseline='names'"):
+        apps.run_seq2seq(config, str(tmp_path / "run"))
     assert not (tmp_path / "run").exists()
 
 
@@ -155,37 +122,92 @@ def test_chat_data_trains_on_the_response_only(tmp_path):
 
 
 def test_configs_build():
+    from tfllm.experiment import FINETUNE_KINDS
     from tfllm.objectives import OBJECTIVES
 
     for rel in ("configs/code_to_docstring.py", "configs/seq2seq_translation.py",
                 "configs/preference_vector_sentiment.py", "configs/classifier_sentiment.py",
                 "configs/chat_sft.py"):
         config = load(rel, "tfllm_config_" + os.path.basename(rel)[:-3]).get_config()
-        assert config.evaluation.mode in (*apps.RUNNERS, "lm")
+        mode = config.evaluation.mode
+        assert mode in (*apps.RUNNERS, "lm")
         assert config.objective.name in OBJECTIVES
+        if mode in apps.RUNNERS:  # the data kind tfllm-finetune trains for the app
+            assert config.data.kind == apps.DATA_KINDS[mode]
+            assert config.data.kind in FINETUNE_KINDS
+
+
+def tool(tmp_path, *args):
+    """Runs the tool (as the docs do) with `args`; its CompletedProcess."""
+    return subprocess.run([sys.executable, os.path.join(ROOT, "tools/app_experiments.py"),
+                           *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def test_tiny_classification_run(tmp_path):
+    """The tool on labelled files: tfllm-finetune trains, tfllm-evaluate measures (its
+    metrics.json and confusion-matrix image), the tool adds the majority baseline."""
     texts = {"good": ["great fine nice", "nice good great"], "bad": ["awful bad poor",
                                                                      "poor sad awful"]}
     lines = [f"{t}\t{label}" for label, ts in texts.items() for t in ts] * 8
     (tmp_path / "train.tsv").write_text("\n".join(lines) + "\n")
     (tmp_path / "test.tsv").write_text("\n".join(lines[:4]) + "\n")
-    config = load("configs/classifier_sentiment.py", "tfllm_config_cls").get_config()
-    config.data.corpus = ""
-    config.data.label_names = ()
-    config.data.train_file = str(tmp_path / "train.tsv")
-    config.data.test_file = str(tmp_path / "test.tsv")
-    config.tokenizer.kind = "byte"
-    config.model.update(num_layers=1, hidden_dim=16, intermediate_dim=32, num_heads=2)
-    config.training.update(steps=2, batch_size=8, jit_compile=False)
-    results = apps.run_classification(config, str(tmp_path / "run"), tf.distribute.get_strategy())
+    workdir = tmp_path / "run"
+    done = tool(tmp_path, "--config=" + os.path.join(ROOT, "configs/classifier_sentiment.py"),
+                f"--workdir={workdir}", f"--results={tmp_path / 'cls'}",
+                "--config.data.corpus=", "--config.data.label_names=()",
+                f"--config.data.train_file={tmp_path / 'train.tsv'}",
+                f"--config.data.test_file={tmp_path / 'test.tsv'}",
+                "--config.tokenizer.kind=byte", "--config.model.num_layers=1",
+                "--config.model.hidden_dim=16", "--config.model.intermediate_dim=32",
+                "--config.model.num_heads=2", "--config.training.steps=2",
+                "--config.training.batch_size=8", "--config.training.jit_compile=False")
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "cls.json").read_text())
     assert results["classes"] == ["bad", "good"] and results["test_examples"] == 4
+    assert results["steps"] == 2 and results["train_examples"] == 32
     assert sum(map(sum, results["model"]["confusion_matrix"])) == 4
+    assert results["model"] == json.loads((workdir / "eval" / "metrics.json").read_text())
     assert results["majority_accuracy"] == 0.5
-    events = os.listdir(tmp_path / "run" / "tensorboard" / "eval")
+    assert isinstance(results["final_train_loss"], float)
+    events = os.listdir(workdir / "tensorboard" / "eval")
     assert any(name.startswith("events.") for name in events)
-    assert "| EncoderClassifier |" in apps.markdown(config, results, "cmd")
+    config = json.loads((workdir / "config.json").read_text())  # what tfllm-finetune ran
+    assert config["training"]["steps"] == 2 and config["data"]["label_names"] == ["bad",
+                                                                                  "good"]
+    assert "| EncoderClassifier |" in (tmp_path / "cls.md").read_text()
+
+
+def test_preference_vector_data_and_binaries(tmp_path, monkeypatch):
+    """The tool's preference-vector run: the corpus' train sentences with their VADER
+    compound as {"text", "score"} JSONL, given to tfllm-finetune; the report from
+    tfllm-evaluate's metrics and the training's scalars (the binaries: tests/bin)."""
+    config = load("configs/preference_vector_sentiment.py", "tfllm_config_pv").get_config()
+    calls = []
+    monkeypatch.setattr(apps, "finetune", lambda workdir, *args: calls.append(args) or 1.0)
+    generations = {"+1": {"mean_sentiment": 0.5}, "-1": {"mean_sentiment": -0.5}}
+    monkeypatch.setattr(apps, "evaluate", lambda workdir: {"generations": generations})
+    monkeypatch.setattr(apps, "training_scalars",
+                        lambda workdir: {"steps": 7, "train/loss": 2.5})
+    results = apps.run_preference_vector(config, str(tmp_path))
+    path = str(tmp_path / "data" / "train.jsonl")
+    assert calls == [(f"--train_file={path}",)]
+    rows = [json.loads(line) for line in open(path)]
+    sentences = apps.scored_sentences(config, "train")
+    assert [(r["text"], r["score"]) for r in rows] == sentences
+    assert all(30 <= len(r["text"]) <= 240 and -1.0 <= r["score"] <= 1.0 for r in rows)
+    assert results["train_sentences"] == len(rows) > 1000
+    assert results["train_mean_sentiment"] == pytest.approx(np.mean([r["score"] for r in rows]))
+    assert (results["steps"], results["final_train_loss"]) == (7, 2.5)
+    assert results["generations"] == generations
+
+
+def test_mode_and_data_kind_must_agree(tmp_path):
+    done = tool(tmp_path, "--config=" + os.path.join(ROOT, "configs/classifier_sentiment.py"),
+                f"--workdir={tmp_path / 'run'}", "--config.data.kind=chat")
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith("config.data.kind='chat': the classification app "
+                                        "trains tfllm-finetune's 'classification' data kind")
+    assert not (tmp_path / "run").exists()
 
 
 def test_tiny_translation_run_writes_results(tmp_path):
@@ -202,7 +224,9 @@ def test_tiny_translation_run_writes_results(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads((tmp_path / "seq2seq.json").read_text())
-    assert results["steps"] == 3 and results["test_pairs"] == 1
+    assert results["steps"] == 3 and results["test_pairs"] == 1 and results["train_pairs"] == 24
+    metrics = json.loads((tmp_path / "run" / "eval" / "metrics.json").read_text())
+    assert results["model_greedy"]["bleu"] == metrics["greedy/bleu"]
     for sampler in ("greedy", "beam"):  # the config decodes the test split both ways
         assert set(results[f"model_{sampler}"]) == {"bleu", "rougeL", "decode_seconds"}
         assert sampler in results["examples"][0]

@@ -201,6 +201,19 @@ def test_dpo_finetune_from_an_lm_workdir(pretrained, tmp_path, capsys):
     assert common.checkpoint_step(workdir) == 2
     saved = json.load(open(os.path.join(workdir, "config.json")))
     assert saved["data"]["kind"] == "preference" and saved["data"]["train_file"] == str(pairs)
+    # tfllm-evaluate "preference": every pair against the reference; the 6 pairs fill whole
+    # batches of 2, so it equals the trainer's last evaluation of the same pairs
+    held_out = [f"--config={DPO}", f"--workdir={workdir}", f"--config.data.test_file={pairs}",
+                "--config.training.batch_size=2", "--config.data.sequence_length=32", *QUIET]
+    call(evaluate.main, *held_out, f"--config.init_from={pretrained}")
+    metrics = json.load(open(os.path.join(workdir, "eval", "metrics.json")))
+    assert metrics["pairs"] == 6 and metrics["reference_workdir"] == pretrained
+    assert metrics["pairwise_accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    margin = float(re.search(r"eval/reward_margin=([-\d.e]+)", out).group(1))
+    assert metrics["reward_margin"] == pytest.approx(margin, rel=1e-3, abs=1e-6)
+    call(evaluate.main, *held_out, f"--config.evaluation.reference_workdir={workdir}")
+    itself = json.load(open(os.path.join(workdir, "eval", "metrics.json")))
+    assert itself["reward_margin"] == 0.0 and itself["pairwise_accuracy"] == 0.0
 
 
 def test_classification_finetune_then_evaluate(tmp_path, capsys):

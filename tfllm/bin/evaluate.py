@@ -4,13 +4,19 @@
 
 The config defaults to <workdir>/config.json. config.evaluation.mode picks the
 evaluation: "lm" (perplexity and token accuracy on config.evaluation.split), "seq2seq"
-(BLEU and ROUGE-L of decoded test pairs), "classification" (accuracy, macro/micro
-P/R/F1 and the confusion matrix of config.data.<split>_file, also as an image) or "phf"
-(tfllm.evaluation.phf.evaluate: misalignment scores of samples; KL from the MLE model of
-config.evaluation.reference_workdir if set) or "rl" (the held-out evaluation of
+(tfllm.evaluation.seq2seq.evaluate: BLEU and ROUGE-L of the test pairs decoded by each
+of config.evaluation.samplers beside config.evaluation.baseline, and the teacher-forced
+NLL with true and with shuffled sources), "classification" (accuracy, macro/micro
+P/R/F1 and the confusion matrix of config.data.<split>_file, also as an image),
+"preference_vector" (tfllm.evaluation.preference_vector.evaluate: the sentiment of
+samples with the preference vector at each of config.evaluation.preference_values),
+"phf" (tfllm.evaluation.phf.evaluate: misalignment scores of samples; KL from the MLE
+model of config.evaluation.reference_workdir if set), "rl" (the held-out evaluation of
 tfllm-rl-finetune's configs for any policy workdir, e.g. a DPO or ILQL run: mean reward of
 config.evaluation.num_episodes episodes on the validation prompts, and KL to the reference
-LM of config.evaluation.reference_workdir, default config.init_from). TensorBoard gets the
+LM of config.evaluation.reference_workdir, default config.init_from) or "preference" (a
+DPO / IPO workdir: the implicit reward's pairwise accuracy and margin on every pair of
+config.data.test_file, against the same reference). TensorBoard gets the
 metrics in the run <workdir>/tensorboard/eval, below the training run, so the hparams
 dashboard shows them beside the run's hyperparameters.
 """
@@ -31,34 +37,6 @@ def config_of(workdir):
     if FLAGS.config is not None:
         return FLAGS.config
     return ml_collections.ConfigDict(experiment.read_json(os.path.join(workdir, "config.json")))
-
-
-def evaluate_seq2seq(config, model, tokenizer):
-    """BLEU / ROUGE-L of the model's decoded targets on the test pairs."""
-    from tfllm.data.seq2seq import encode_sources
-    from tfllm.evaluation import text_metrics
-    from tfllm.generation import generate
-
-    e = config.evaluation
-    pairs = experiment.seq2seq_pairs(config, "test")
-    pairs = pairs[:e.max_examples] if e.get("max_examples") else pairs
-    if not pairs:
-        raise ValueError("seq2seq evaluation: no test pairs (config.data.test_file or "
-                         "config.data.corpus)")
-    sources = encode_sources(tokenizer, [s for s, _ in pairs],
-                             int(config.data.max_source_length))
-    options = dict(stop_token_ids=[tokenizer.eos_id], pad_token_id=tokenizer.pad_id)
-    if e.get("sampler", "greedy") == "beam":
-        options.update(num_beams=e.num_beams, length_penalty=e.length_penalty)
-    hypotheses = []
-    for start in range(0, len(sources), 64):
-        out = generate(model, sources[start:start + 64], int(e.max_new_tokens),
-                       sampler=e.get("sampler", "greedy"), **options)
-        hypotheses += [tokenizer.decode(row) for row in out]
-    references = [t for _, t in pairs]
-    return {"bleu": text_metrics.bleu(hypotheses, references),
-            "rougeL": text_metrics.rouge(hypotheses, references, types=("rougeL",))["rougeL"],
-            "examples": len(pairs)}
 
 
 def evaluate_classification(config, model, tokenizer, workdir):
@@ -83,6 +61,17 @@ def evaluate_classification(config, model, tokenizer, workdir):
     return metrics
 
 
+def reference_model(config, tokenizer, mode):
+    """The reference LM of config.evaluation.reference_workdir, else config.init_from."""
+    workdir = config.evaluation.get("reference_workdir") or config.get("init_from")
+    if not workdir:
+        raise ValueError(f"{mode} evaluation: set config.evaluation.reference_workdir (or "
+                         "config.init_from) to the reference LM's workdir")
+    reference = experiment.load_model(workdir)
+    tokenizer.check_model(reference, workdir)
+    return reference, workdir
+
+
 def evaluate_rl(config, model, tokenizer):
     """tfllm-rl-finetune's held-out evaluation of `model` (a DecoderLM, or an ILQLModel
     decoding with its beta) against the reference LM, with the KL read from the sampler."""
@@ -91,18 +80,31 @@ def evaluate_rl(config, model, tokenizer):
     from tfllm.rl import LMPolicy, tf_specs
     from tfllm.rl.evaluation import sampled_statistics
 
-    reference_workdir = config.evaluation.get("reference_workdir") or config.get("init_from")
-    if not reference_workdir:
-        raise ValueError("rl evaluation: set config.evaluation.reference_workdir (or "
-                         "config.init_from) to the reference LM's workdir")
-    reference = experiment.load_model(reference_workdir)
-    tokenizer.check_model(reference, reference_workdir)
+    reference, reference_workdir = reference_model(config, tokenizer, "rl")
     held_out = experiment.HeldOutEvaluation(config, tokenizer,
                                             experiment.reward_fn(config, tokenizer))
     policy = LMPolicy(model, *tf_specs(held_out.environment),
                       temperature=config.agent.temperature)
     metrics = held_out(policy, functools.partial(sampled_statistics, reference_model=reference))
     return {**metrics, "reference_workdir": reference_workdir}
+
+
+def evaluate_preference(config, model, tokenizer):
+    """The implicit reward's pairwise accuracy and margin (config.objective: DPO / IPO) on
+    every pair of config.data.test_file, against the reference LM."""
+    from tfllm.evaluation.preference_pairs import evaluate_pairs
+    from tfllm.objectives import get_objective
+
+    path = config.data.get("test_file", "")
+    if not path:
+        raise ValueError("preference evaluation needs config.data.test_file (held-out "
+                         "{prompt, chosen, rejected} JSONL)")
+    reference, reference_workdir = reference_model(config, tokenizer, "preference")
+    objective = get_objective(config.objective.name, **dict(config.objective.options))
+    objective.set_reference(reference)
+    dataset = experiment.preference_dataset(config, tokenizer, path, train=False,
+                                            drop_remainder=False)
+    return {**evaluate_pairs(objective, model, dataset), "reference_workdir": reference_workdir}
 
 
 def main(argv):
@@ -117,7 +119,13 @@ def main(argv):
         metrics = evaluate_lm(model, dataset, config.evaluation.get("batches", 0),
                               tokenizer.token_byte_lengths())
     elif mode == "seq2seq":
-        metrics = evaluate_seq2seq(config, model, tokenizer)
+        from tfllm.evaluation import seq2seq
+
+        metrics = seq2seq.evaluate(config, model, tokenizer)
+    elif mode == "preference_vector":
+        from tfllm.evaluation import preference_vector
+
+        metrics = preference_vector.evaluate(config, model, tokenizer)
     elif mode == "phf":
         from tfllm.evaluation import phf
 
@@ -128,9 +136,12 @@ def main(argv):
         metrics = evaluate_classification(config, model, tokenizer, FLAGS.workdir)
     elif mode == "rl":
         metrics = evaluate_rl(config, model, tokenizer)
+    elif mode == "preference":
+        metrics = evaluate_preference(config, model, tokenizer)
     else:
         raise ValueError(f"config.evaluation.mode={mode!r}: expected 'lm', 'seq2seq', "
-                         "'classification', 'phf' or 'rl'")
+                         "'classification', 'phf', 'preference_vector', 'preference' "
+                         "or 'rl'")
     out = os.path.join(FLAGS.workdir, "eval")
     common.write_json(os.path.join(out, "metrics.json"), metrics)
     if mode != "phf":  # phf.evaluate wrote its phf/* scalars there already
@@ -142,7 +153,8 @@ def main(argv):
                            if isinstance(v, (int, float)) and not isinstance(v, bool)})
         summaries.close()
     for key, value in sorted(metrics.items()):
-        print(f"{key}: {f'{len(value)} values' if isinstance(value, list) else value}")
+        shown = f"{len(value)} values" if isinstance(value, (list, dict)) else value
+        print(f"{key}: {shown}")
     print(f"wrote {os.path.join(out, 'metrics.json')}")
 
 

@@ -2,11 +2,18 @@
 
   "chat" (default): a DecoderLM on {"prompt", "response"} JSONL, loss on the response only.
   "seq2seq": a Seq2SeqTransformer on (source, target) pairs: TSV/JSONL files
-      (config.data.train_file / test_file) or an embedded corpus (config.data.corpus).
+      (config.data.train_file / test_file) or an embedded corpus (config.data.corpus);
+      the teacher-forced evaluation reads the test pairs that tfllm-evaluate decodes
+      (cut to config.evaluation.max_examples), none if they fill no batch.
   "preference": DPO / IPO (config.objective) of the --init_workdir policy on
       {"prompt", "chosen", "rejected"} JSONL; the reference is a frozen copy of it.
   "classification": a new EncoderClassifier (config.model) on text<TAB>label TSV or
-      {"text", "label"} JSONL; classes: config.data.label_names, else the sorted labels.
+      {"text", "label"} JSONL; classes: config.data.label_names, else the sorted labels;
+      no evaluation during training if the eval file fills no batch.
+  "scored_text": a new DecoderLM (config.model, preference_dim=1) on {"text", "score"}
+      JSONL, one text per row, its score the model's preference vector
+      (tfllm.data.scored_text; e.g. sentences and their sentiment, see
+      configs/preference_vector_sentiment.py and tfllm-evaluate's preference_vector mode).
   "corpus": the --init_workdir LM on tfllm-pretrain's packed batches of config.data.corpus
       (or .files), every token carrying its segment's misalignment score; with
       config.data.scorer (and scorer_options) the documents are scored by that scorer
@@ -23,6 +30,8 @@
         --init_workdir=runs/lm --train_file=pairs_train.jsonl [--eval_file=pairs_valid.jsonl]
     tfllm-finetune --config=configs/classifier_sentiment.py --workdir=runs/cls \
         --train_file=train.tsv [--eval_file=test.tsv]
+    tfllm-finetune --config=configs/preference_vector_sentiment.py --workdir=runs/pv \
+        --train_file=scored_sentences.jsonl
     tfllm-finetune --config=configs/ilql_sentiment.py --workdir=runs/ilql_sentiment \
         --init_workdir=runs/rl_sentiment_lm
 
@@ -44,7 +53,8 @@ flags.DEFINE_string("init_workdir", None, "workdir to start from (tokenizer, mod
                     "checkpoints); default: a new model and tokenizer")
 flags.DEFINE_string("train_file", None, "training data (chat: prompt/response JSONL; "
                     "seq2seq: TSV or source/target JSONL; preference: prompt/chosen/"
-                    "rejected JSONL; classification: text<TAB>label TSV or text/label JSONL)")
+                    "rejected JSONL; classification: text<TAB>label TSV or text/label JSONL; "
+                    "scored_text: text/score JSONL)")
 flags.DEFINE_string("eval_file", None, "evaluation data, same format")
 
 

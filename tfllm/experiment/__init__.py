@@ -6,7 +6,8 @@ and the workdir's metadata. One job per module:
     corpus     corpus_texts, corpus_documents, scored_documents, seq2seq_pairs
     tokenizer  tokenizer_for: the workdir's tokenizer, trained (or copied) once
     datasets   lm_dataset, corpus_dataset, classification_dataset, seq2seq_dataset,
-               chat_dataset, preference_dataset, finetune_datasets (by data.kind)
+               seq2seq_eval_pairs, chat_dataset, preference_dataset, scored_text_dataset,
+               finetune_datasets (by data.kind)
     model      build_model, load_model, load_model_and_tokenizer, start_model
     trainer    make_trainer, sample_fn, scorer_for
     rl         reward_fn, environment, HeldOutEvaluation
@@ -17,7 +18,8 @@ from tfllm.experiment.corpus import (corpus_documents, corpus_texts, scored_docu
 from tfllm.experiment.datasets import (FINETUNE_KINDS, chat_dataset, class_names,
                                        classification_dataset, corpus_dataset,
                                        finetune_datasets, lm_dataset, preference_dataset,
-                                       seq2seq_dataset)
+                                       scored_text_dataset, seq2seq_dataset,
+                                       seq2seq_eval_pairs)
 from tfllm.experiment.model import (MODEL_FILE, build_model, load_model,
                                     load_model_and_tokenizer, read_json, start_model,
                                     wants_ilql)
@@ -30,6 +32,7 @@ __all__ = [
     "class_names", "classification_dataset", "corpus_dataset", "corpus_documents",
     "corpus_texts", "environment", "finetune_datasets", "flat_config", "lm_dataset",
     "load_model", "load_model_and_tokenizer", "make_trainer", "preference_dataset",
-    "read_json", "reward_fn", "sample_fn", "scored_documents", "scorer_for",
-    "seq2seq_dataset", "seq2seq_pairs", "start_model", "tokenizer_for", "wants_ilql",
+    "read_json", "reward_fn", "sample_fn", "scored_documents", "scored_text_dataset",
+    "scorer_for", "seq2seq_dataset", "seq2seq_eval_pairs", "seq2seq_pairs", "start_model",
+    "tokenizer_for", "wants_ilql",
 ]

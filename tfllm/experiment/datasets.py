@@ -3,7 +3,8 @@
 from tfllm.experiment.corpus import corpus_documents, scored_documents, seq2seq_pairs
 from tfllm.experiment.tokenizer import tokenizer_for
 
-FINETUNE_KINDS = ("chat", "seq2seq", "preference", "classification", "corpus")
+FINETUNE_KINDS = ("chat", "seq2seq", "preference", "classification", "corpus",
+                  "scored_text")
 
 
 def lm_dataset(config, tokenizer, split, repeat):
@@ -108,20 +109,47 @@ def chat_dataset(config, tokenizer, path, train):
                              drop_remainder=True)
 
 
-def preference_dataset(config, tokenizer, path, train):
+def preference_dataset(config, tokenizer, path, train, drop_remainder=True):
     """DPO batches (chosen_* / rejected_* keys) of a {prompt, chosen, rejected} JSONL file."""
     from tfllm.data.prompts import make_preference_dataset
 
     return make_preference_dataset(path, tokenizer, int(config.data.sequence_length),
                                    int(config.training.batch_size), shuffle=train,
                                    repeat=train, seed=int(config.data.get("shuffle_seed", 0)),
-                                   drop_remainder=True)
+                                   drop_remainder=drop_remainder)
+
+
+def scored_text_dataset(config, tokenizer, path, train):
+    """LM batches of a {text, score} JSONL file, one text per row with its score as the
+    `preference` input (tfllm.data.scored_text); `train`: shuffled and repeated."""
+    from tfllm.data.scored_text import make_scored_text_dataset
+
+    return make_scored_text_dataset(path, tokenizer, int(config.data.sequence_length),
+                                    int(config.training.batch_size),
+                                    seed=int(config.data.get("shuffle_seed", 0)),
+                                    shuffle=train, repeat=train, drop_remainder=True)
+
+
+def seq2seq_eval_pairs(config, eval_file=""):
+    """The test pairs that tfllm-evaluate's seq2seq mode decodes: `seq2seq_pairs` of
+    "test", cut to config.evaluation.max_examples (0: all)."""
+    pairs = seq2seq_pairs(config, "test", eval_file)
+    limit = int((config.get("evaluation") or {}).get("max_examples", 0) or 0)
+    return pairs[:limit] if limit else pairs
 
 
 def _jsonl_texts(path, fields):
     from tfllm.data import sources
 
     return [r[field] for r in sources.read_jsonl(path, fields) for field in fields]
+
+
+def _no_evaluation(count, what, config):
+    from absl import logging
+
+    logging.warning("%d evaluation %s, fewer than one batch of %d: no evaluation during "
+                    "training (tfllm-evaluate reads them all)", count, what,
+                    int(config.training.batch_size))
 
 
 def finetune_datasets(config, workdir, train_file="", eval_file="", init_workdir=""):
@@ -137,8 +165,11 @@ def finetune_datasets(config, workdir, train_file="", eval_file="", init_workdir
 
     if kind == "seq2seq":
         train = seq2seq_pairs(config, "train", train_file)
-        test = seq2seq_pairs(config, "test", eval_file)
+        test = seq2seq_eval_pairs(config, eval_file)
         tok = tokenizer(lambda: [x for pair in train for x in pair])
+        if test and len(test) < int(config.training.batch_size):
+            _no_evaluation(len(test), "pairs", config)
+            test = []
         return (tok, seq2seq_dataset(config, tok, train, True),
                 seq2seq_dataset(config, tok, test, False) if test else None)
     if kind == "corpus":
@@ -155,8 +186,16 @@ def finetune_datasets(config, workdir, train_file="", eval_file="", init_workdir
 
         class_names(config, train_file)
         tok = tokenizer(lambda: [text for text, _ in read_examples(train_file)])
+        held_out = read_examples(eval_file) if eval_file else []
+        if held_out and len(held_out) < int(config.training.batch_size):
+            _no_evaluation(len(held_out), "examples", config)
+            held_out = []
         return (tok, classification_dataset(config, tok, train_file, True),
-                classification_dataset(config, tok, eval_file) if eval_file else None)
+                classification_dataset(config, tok, eval_file) if held_out else None)
+    if kind == "scored_text":
+        tok = tokenizer(lambda: _jsonl_texts(train_file, ("text",)))
+        return (tok, scored_text_dataset(config, tok, train_file, True),
+                scored_text_dataset(config, tok, eval_file, False) if eval_file else None)
     if kind == "preference":
         if not init_workdir:
             raise ValueError("preference fine-tuning needs --init_workdir (the policy to "
