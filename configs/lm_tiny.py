@@ -7,6 +7,7 @@ from tfllm.bin import defaults
 
 def get_config():
     config = ml_collections.ConfigDict()
+    config.init_from = ""  # a workdir to continue pretraining from (tokenizer, weights)
     config.model = dict(kind="decoder_lm", preset="tiny", max_sequence_length=32)
     config.data = dict(corpus="python_stdlib_code", files="", sequence_length=32,
                        shuffle_seed=0, max_files=60)

@@ -4,7 +4,9 @@
     tfllm-evaluate --config=configs/phf_pep8.py:conditional --workdir=runs/phf_pep8
 
 The part after ":" picks the objective: mle | filtering | conditional (the default) |
-unlikelihood | rwr | awr. It sets the objective's options and its data-side transform
+unlikelihood | rwr | awr; ",<corpus>" after it trains on another corpus
+(configs/phf_pep8.py:mle,python_stdlib_code). --config.init_from=<workdir> continues
+pretraining from that run's tokenizer and weights (MLE, then conditional). It sets the objective's options and its data-side transform
 together (filtering drops documents, conditional inserts control tokens), so switch
 objectives there, not with --config.objective.name alone. Every field stays overridable
 (--config.training.steps=200). All six share one sentencepiece tokenizer (with <|good|>/<|bad|>),
@@ -46,11 +48,13 @@ OBJECTIVES = ("mle", "filtering", "conditional", "unlikelihood", "rwr", "awr")
 CONTROL_TOKENS = ("<|good|>", "<|bad|>")
 
 
-def get_config(objective="conditional"):
+def get_config(spec="conditional"):
+    objective, _, corpus = spec.partition(",")
     if objective not in OBJECTIVES:
         raise ValueError(f"configs/phf_pep8.py: unknown objective {objective!r}; expected "
                          f"one of {OBJECTIVES}")
     config = ml_collections.ConfigDict()
+    config.init_from = ""  # a workdir to continue from (its tokenizer and weights)
     # The speedrun's recipe (configs/speedrun.py:tfllm): its model, tokenizer, optimizer and
     # schedule, in rows of 256 tokens (4 per batch, the speedrun's 1024 tokens a step), so
     # that learned positions cover the samples' length.
@@ -90,6 +94,8 @@ def get_config(objective="conditional"):
         # prompted samples: a held-out function's signature and docstring, continued.
         num_prompts=64, max_prompt_tokens=120, prompted_max_new_tokens=128,
         batches=16, complete_lines=True, leakage_span=50, reference_workdir="")
+    if corpus:  # the size caps above are python_installed_code's options
+        config.data.corpus, config.data.corpus_options = corpus, {}
     if objective == "filtering":
         config.data.filter_threshold = 0.002361
     elif objective == "conditional":

@@ -4,21 +4,26 @@
     .venv/bin/python tools/phf_compare.py [--objectives=mle,conditional] [--finetune=0.25]
         [--steps=N] [--name=phf_pep8_installed] [--root=runs/phf_compare] [--out=docs/results]
 
-Each objective is configs/phf_pep8.py:<objective> (same corpus, model, tokenizer and
-steps; --steps overrides the config's). MLE runs first and is the reference of every KL.
+Each objective is `tfllm-pretrain --config=configs/phf_pep8.py:<objective>` (same corpus,
+model, tokenizer and steps; --steps overrides the config's, --override=key=value any
+field), then `tfllm-evaluate` of the workdir (tfllm.evaluation.phf). MLE runs first and
+is the reference of every KL.
 With --finetune=F two more runs compare pretraining with feedback against finetuning
 with it at the same total tokens: MLE for (1 - F) of the steps, then conditional
 training from its weights for the remaining F ("mle_then_conditional"), beside
 conditional from scratch. Writes <out>/<name>.json (per run: the metrics of
-tfllm.evaluation.phf, tokens trained, wall time), <out>/<name>.md (tables) and
+tfllm.evaluation.phf, tokens trained, the seconds of the tfllm-pretrain process with its
+data and tokenizer setup), <out>/<name>.md (tables) and
 <out>/<name>.png (misalignment against validation loss). Finished runs stay under
 --root; --resume continues interrupted ones from their checkpoints.
 """
 
 import argparse
+import ast
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -41,45 +46,43 @@ COLUMNS = (  # (metrics key, table header, format)
 )
 
 
-def load_config(objective):
+def load_config(spec):
     path = os.path.join(ROOT, "configs", "phf_pep8.py")
-    spec = importlib.util.spec_from_file_location("phf_pep8", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(objective)
+    module = importlib.util.spec_from_file_location("phf_pep8", path)
+    loaded = importlib.util.module_from_spec(module)
+    module.loader.exec_module(loaded)
+    return loaded.get_config(spec)
 
 
-def train_and_evaluate(config, workdir, init_workdir="", evaluate=True):
-    """Trains one objective in-process (from `init_workdir`'s tokenizer and weights if
-    given) and runs the PHF evaluation; returns its metrics."""
-    from tfllm import experiment
-    from tfllm.bin import common
-    from tfllm.evaluation import phf
-    from tfllm.objectives import get_objective
+def run_binary(module, args):
+    """`python -m module args` from the repository (its tfllm); stops on a failure."""
+    command = [sys.executable, "-m", module, *args]
+    print(" ".join(command), flush=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+    if subprocess.run(command, cwd=ROOT, env=env, check=False).returncode:
+        raise SystemExit(f"phf_compare: {module} failed: {' '.join(command)}")
 
-    common.setup(config)
-    tokenizer = experiment.tokenizer_for(config, workdir, init_workdir=init_workdir)
-    objective = get_objective(config.objective.name, **dict(config.objective.options))
-    train_data = experiment.lm_dataset(config, tokenizer, "train", repeat=True)
 
-    def model():
-        if init_workdir:
-            return experiment.load_model(init_workdir)
-        return experiment.build_model(config, tokenizer.vocabulary_size)
-
-    trainer = experiment.make_trainer(config, None, workdir, model, objective, train_data)
-    common.save_model_config(workdir, trainer.model)
+def train_and_evaluate(spec, workdir, overrides, evaluate=True):
+    """tfllm-pretrain of configs/phf_pep8.py:<spec> with the --config.<key>=<value>
+    `overrides` (config.init_from: continue from that run), then tfllm-evaluate's phf
+    evaluation; returns its metrics with the tokens trained and the seconds taken."""
+    args = [f"--config={os.path.join(ROOT, 'configs', 'phf_pep8.py')}:{spec}",
+            f"--workdir={workdir}", *[f"--config.{k}={v}" for k, v in overrides.items()]]
     start = time.time()
-    result = trainer.train()
-    trainer.close()
+    run_binary("tfllm.bin.pretrain", args)
     train_s = time.time() - start
     metrics = {}
     if evaluate:
-        reference = experiment.load_model(config.evaluation.reference_workdir)
-        metrics = phf.evaluate(config, trainer.model, tokenizer, workdir, reference=reference)
-    t = config.training
-    metrics.update(tokens_trained=int(result["step"]) * t.batch_size * config.data.sequence_length,
-                   steps=int(result["step"]), train_s=train_s, wall_s=time.time() - start)
+        run_binary("tfllm.bin.evaluate", args)
+        with open(os.path.join(workdir, "eval", "metrics.json"), encoding="utf-8") as f:
+            metrics = json.load(f)
+    config = load_config(spec)
+    steps = checkpoint_step(workdir)
+    metrics.update(tokens_trained=steps * config.training.batch_size
+                   * config.data.sequence_length, steps=steps, train_s=train_s,
+                   wall_s=time.time() - start)
     return metrics
 
 
@@ -93,6 +96,7 @@ def _cell(metrics, key, fmt):
 
 def markdown(results, budget):
     config = load_config("mle")
+    config.update_from_flattened_dict(budget.get("overrides", {}))
     lines = [f"# Pretraining with human preferences: PEP8 on {budget['corpus']}", "",
              f"Budget: {budget['steps']} steps x {config.training.batch_size} rows x "
              f"{config.data.sequence_length} tokens per run; configs/phf_pep8.py (corpus "
@@ -206,15 +210,17 @@ def plot(results, path):
     plt.close(fig)
 
 
-def run_config(name, steps, root, corpus):
-    """configs/phf_pep8.py:<objective> at `steps` on `corpus`, KL against <root>/mle."""
-    config = load_config(name)
-    config.training.steps = steps
-    if corpus != config.data.corpus:  # the caps are python_installed_code's options
-        config.data.corpus, config.data.corpus_options = corpus, {}
-    config.evaluation.reference_workdir = os.path.join(root, "mle")
-    config.training.progress = False
-    return config
+def run_spec(name, corpus):
+    """configs/phf_pep8.py's variant for objective `name` on `corpus` ("": its own)."""
+    return name if not corpus or corpus == load_config(name).data.corpus else f"{name},{corpus}"
+
+
+def overrides(steps, root, extra, init=""):
+    """The --config.* values of one run: its steps, the MLE run as the KL reference, no
+    progress bar, the --override values, and the run to start from (if any)."""
+    values = {"training.steps": steps, "evaluation.reference_workdir": os.path.join(root, "mle"),
+              "training.progress": False, **extra}
+    return {**values, "init_from": init} if init else values
 
 
 def main(argv=None):
@@ -229,6 +235,8 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "results"))
     parser.add_argument("--report_only", action="store_true",
                         help="only rewrite <out>/<name>.md and .png from <out>/<name>.json")
+    parser.add_argument("--override", action="append", default=[],
+                        help="key=value: a --config.key=value of every run (a small check)")
     parser.add_argument("--resume", action="store_true",
                         help="continue runs already under --root from their last checkpoint "
                         "and keep finished ones (train s then counts only the last part)")
@@ -245,46 +253,60 @@ def main(argv=None):
             saved = json.load(f)
         write_report(saved["results"], saved["budget"], args.out, args.name)
         return
-    default = load_config("mle")
-    steps = args.steps or default.training.steps
-    corpus = args.corpus or default.data.corpus
-    mle = run_config("mle", steps, args.root, corpus)
+    extra = dict(parse_override(o) for o in args.override)
+    corpus = args.corpus or load_config("mle").data.corpus
+    mle = load_config(run_spec("mle", corpus))
+    mle.update_from_flattened_dict(extra)
+    steps = args.steps or mle.training.steps
     budget = {"steps": steps, "corpus": corpus, "objectives": objectives,
               "corpus_options": dict(mle.data.corpus_options), "finetune": args.finetune,
+              "overrides": extra,
               "command": "tools/phf_compare.py " + " ".join(sys.argv[1:] if argv is None
                                                             else argv),
               "data_codes": data_violation_codes(mle)}
-    runs = [(name, run_config(name, steps, args.root, corpus), "") for name in objectives]
+    runs = [(name, run_spec(name, corpus), overrides(steps, args.root, extra))
+            for name in objectives]
     if args.finetune:
         first = round(steps * (1 - args.finetune))
-        runs.append(("mle_part", run_config("mle", first, args.root, corpus), ""))
-        runs.append(("mle_then_conditional",
-                     run_config("conditional", steps - first, args.root, corpus),
-                     os.path.join(args.root, "mle_part")))
+        runs.append(("mle_part", run_spec("mle", corpus), overrides(first, args.root, extra)))
+        runs.append(("mle_then_conditional", run_spec("conditional", corpus),
+                     overrides(steps - first, args.root, extra,
+                               init=os.path.join(args.root, "mle_part"))))
     previous = {}
     if args.resume and os.path.exists(results_path):
         with open(results_path, encoding="utf-8") as f:
             previous = json.load(f)["results"]
     results = {}
-    for name, config, init in runs:
+    for name, spec, values in runs:
         workdir = os.path.join(args.root, name)
         if os.path.isdir(workdir) and not args.resume:
             raise SystemExit(f"phf_compare: {workdir} exists (pass --resume, or another --root)")
-        finished = checkpoint_step(workdir) >= config.training.steps
-        metrics = train_and_evaluate(config, workdir, init, evaluate=name != "mle_part")
+        finished = checkpoint_step(workdir) >= values["training.steps"]
+        metrics = train_and_evaluate(spec, workdir, values, evaluate=name != "mle_part")
         if name == "mle_part":
             continue
         if finished and name in previous:  # evaluated again: keep the training time
             metrics["train_s"] = previous[name]["train_s"]
         metrics["violation_codes"] = violation_codes(workdir)
-        if init:
-            metrics["tokens_trained"] += results_tokens(args.root, "mle_part", config)
+        if "init_from" in values:
+            metrics["tokens_trained"] += results_tokens(args.root, "mle_part", mle)
         results[name] = metrics
         print(json.dumps({name: metrics}), flush=True)
         os.makedirs(args.out, exist_ok=True)
         with open(results_path, "w", encoding="utf-8") as f:
             json.dump({"budget": budget, "results": results}, f, indent=2, sort_keys=True)
         write_report(results, budget, args.out, args.name)
+
+
+def parse_override(text):
+    """"key=value" of --override: the value as a Python literal, else as a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"phf_compare: --override {text!r} is not key=value")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
 
 
 def checkpoint_step(workdir):

@@ -61,6 +61,21 @@ def pretrained(tmp_path_factory):
     return workdir
 
 
+def test_pretraining_continues_from_init_from(pretrained, tmp_path):
+    # at learning rate 0 the continued run keeps the start's weights; a new run has others
+    frozen = ["--config.training.steps=1", "--config.schedule.peak_learning_rate=0.0", *QUIET]
+    continued, new = str(tmp_path / "continued"), str(tmp_path / "new")
+    call(pretrain.main, f"--config={TINY}", f"--workdir={continued}",
+         f"--config.init_from={pretrained}", *frozen)
+    call(pretrain.main, f"--config={TINY}", f"--workdir={new}", *frozen)
+    start = experiment.load_model(pretrained).get_weights()
+    for weights, same in ((experiment.load_model(continued).get_weights(), True),
+                          (experiment.load_model(new).get_weights(), False)):
+        assert all(np.array_equal(a, b) for a, b in zip(start, weights)) is same
+    assert os.listdir(os.path.join(continued, "tokenizer")) == os.listdir(
+        os.path.join(pretrained, "tokenizer"))
+
+
 def test_a_tokenizer_from_another_run_is_refused(pretrained, tmp_path):
     from tfllm.tokenizers import Tokenizer
 

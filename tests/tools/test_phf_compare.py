@@ -1,6 +1,9 @@
-"""tools/phf_compare.py: pycodestyle codes counted and grouped as the report shows them."""
+"""tools/phf_compare.py: pycodestyle codes counted and grouped as the report shows them, and
+each run as a config variant with its overrides."""
 
 import sys
+
+import pytest
 
 
 def test_code_counts_and_groups(repo_root):
@@ -39,3 +42,26 @@ def test_report_rows_intervals_and_ratios(repo_root):
     assert "- conditional: 3.00x fewer violations/char, validation loss 1.010x" in text
     assert "| conditional | 1000 | 1.00 | 3.00 | 0.00 | E111 3.0, E901 1.0 |" in text
     assert "| (validation data) | 100 | 0.00 | 0.00 | 10.00 | E501 10.0 |" in text
+
+
+def test_each_run_is_a_config_variant_with_overrides(repo_root, tmp_path):
+    sys.path.insert(0, str(repo_root / "tools"))
+    import phf_compare  # pylint: disable=import-outside-toplevel
+
+    assert phf_compare.run_spec("mle", "") == "mle"
+    assert phf_compare.run_spec("mle", "python_installed_code") == "mle"  # the config's own
+    assert phf_compare.run_spec("conditional", "python_stdlib_code") == \
+        "conditional,python_stdlib_code"
+    stdlib = phf_compare.load_config("conditional,python_stdlib_code")
+    assert stdlib.data.corpus == "python_stdlib_code" and dict(stdlib.data.corpus_options) == {}
+    assert stdlib.data.control_tokens  # still the conditional objective
+    extra = dict(map(phf_compare.parse_override, ["evaluation.num_samples=8", "x.name=abc"]))
+    assert extra == {"evaluation.num_samples": 8, "x.name": "abc"}
+    root = str(tmp_path)
+    assert phf_compare.overrides(100, root, extra, init=root + "/mle_part") == {
+        "training.steps": 100, "evaluation.reference_workdir": root + "/mle",
+        "training.progress": False, "evaluation.num_samples": 8, "x.name": "abc",
+        "init_from": root + "/mle_part"}
+    assert "init_from" not in phf_compare.overrides(100, root, {})
+    with pytest.raises(SystemExit, match="is not key=value"):
+        phf_compare.parse_override("no_equals_sign")

@@ -109,6 +109,7 @@ def evaluate_preference(config, model, tokenizer):
 
 def main(argv):
     config = config_of(FLAGS.workdir)
+    common.setup(config)  # the training's seeds and dtype policy: the same shuffled batches
     model, tokenizer = experiment.load_model_and_tokenizer(FLAGS.workdir)
     mode = config.evaluation.get("mode", "lm")
     if mode == "lm":

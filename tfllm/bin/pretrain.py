@@ -4,6 +4,8 @@
         [--config.training.steps=100 ...]
 
 Rerunning the same command with the same --workdir resumes from the newest checkpoint.
+With config.init_from (a workdir) training starts from that run's tokenizer and weights
+instead of a new model: continued pretraining, e.g. MLE then conditional training.
 """
 
 import os
@@ -21,17 +23,21 @@ def main(argv):
     common.setup(config)
     strategy = common.make_strategy(config)
     os.makedirs(FLAGS.workdir, exist_ok=True)
-    tokenizer = experiment.tokenizer_for(config, FLAGS.workdir)
+    start = config.get("init_from", "")
+    tokenizer = experiment.tokenizer_for(config, FLAGS.workdir, init_workdir=start)
     train_data = experiment.lm_dataset(config, tokenizer, "train", repeat=True)
     eval_data = experiment.lm_dataset(config, tokenizer, "validation", repeat=False)
 
     from tfllm.objectives import get_objective
 
     objective = get_objective(config.objective.name, **dict(config.objective.options))
-    common.train_and_report(
-        config, strategy, FLAGS.workdir, tokenizer,
-        lambda: experiment.build_model(config, tokenizer.vocabulary_size), objective,
-        train_data, eval_data, scorer=experiment.scorer_for(config))
+    def model():
+        if start:
+            return experiment.load_model(start)
+        return experiment.build_model(config, tokenizer.vocabulary_size)
+
+    common.train_and_report(config, strategy, FLAGS.workdir, tokenizer, model, objective,
+                            train_data, eval_data, scorer=experiment.scorer_for(config))
 
 
 def run():
