@@ -24,11 +24,13 @@ SLOW_FILES = (
     "tests/rl/test_rl_finetune.py",
     "tests/training/test_distributed.py",
     "tests/rl/test_train_reward.py",
+    "tests/apps/test_app_experiments.py",
     "tests/tools/test_speedrun.py",
     "tests/tools/test_bench.py",
     "tests/serving/test_export.py",
     "tests/evaluation/test_phf.py",
     "tests/rl/test_q_agent.py",
+    "tests/bin/test_app_modes.py",
 )
 
 

@@ -15,6 +15,8 @@ SEQ2SEQ = os.path.join(ROOT, "configs", "seq2seq_small.py")
 FLAGS = flags.FLAGS
 QUIET = ["--config.training.progress=False"]
 PROMPTS = ["hi", "add 2", "x"]  # every row fits in lm_tiny's 32 tokens
+PAIRS_TSV = ("cat\tchat\ndog\tchien\nhouse\tmaison\nred\trouge\nblue\tbleu\n"
+             "green\tvert\nwater\teau\nbread\tpain\n")  # source<TAB>target, 8 pairs
 
 common.define_flags(config_required=False)
 

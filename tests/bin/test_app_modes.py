@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from tests.bin.binaries import FLAGS, QUIET, ROOT, SEQ2SEQ, call, parse
+from tests.bin.binaries import FLAGS, PAIRS_TSV, QUIET, ROOT, SEQ2SEQ, call, parse
 from tfllm import experiment
 from tfllm.bin import evaluate, finetune
 
@@ -99,8 +99,7 @@ def test_preference_vector_finetune_then_evaluate(tmp_path, capsys):
 
 def test_seq2seq_evaluate_on_a_finetune_workdir(tmp_path, capsys):
     pairs = tmp_path / "pairs.tsv"
-    pairs.write_text("cat\tchat\ndog\tchien\nhouse\tmaison\nred\trouge\nblue\tbleu\n"
-                     "green\tvert\nwater\teau\nbread\tpain\n")
+    pairs.write_text(PAIRS_TSV)
     workdir = str(tmp_path / "s2s")
     # evaluation.max_examples=3 < one batch (4): no teacher-forced evaluation in training,
     # as tfllm-evaluate reads the same 3 pairs

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.bin.binaries import FLAGS, PROMPTS, QUIET, ROOT, SEQ2SEQ, TINY, call, parse, script
+from tests.bin.binaries import (FLAGS, PAIRS_TSV, PROMPTS, QUIET, ROOT, SEQ2SEQ, TINY, call,
+                                parse, script)
 from tests.tensorboard_server import Board
 from tfllm import experiment
 from tfllm.bin import common, evaluate, finetune, generate, pretrain
@@ -62,16 +63,16 @@ def pretrained(tmp_path_factory):
 
 
 def test_pretraining_continues_from_init_from(pretrained, tmp_path):
-    # at learning rate 0 the continued run keeps the start's weights; a new run has others
-    frozen = ["--config.training.steps=1", "--config.schedule.peak_learning_rate=0.0", *QUIET]
-    continued, new = str(tmp_path / "continued"), str(tmp_path / "new")
+    # at learning rate 0 the continued run keeps the start's (trained) weights, which no
+    # new initialization has
+    continued = str(tmp_path / "continued")
     call(pretrain.main, f"--config={TINY}", f"--workdir={continued}",
-         f"--config.init_from={pretrained}", *frozen)
-    call(pretrain.main, f"--config={TINY}", f"--workdir={new}", *frozen)
+         f"--config.init_from={pretrained}", "--config.training.steps=1",
+         "--config.schedule.peak_learning_rate=0.0", *QUIET)
     start = experiment.load_model(pretrained).get_weights()
-    for weights, same in ((experiment.load_model(continued).get_weights(), True),
-                          (experiment.load_model(new).get_weights(), False)):
-        assert all(np.array_equal(a, b) for a, b in zip(start, weights)) is same
+    weights = experiment.load_model(continued).get_weights()
+    assert len(weights) == len(start) and all(np.array_equal(a, b)
+                                              for a, b in zip(start, weights))
     assert os.listdir(os.path.join(continued, "tokenizer")) == os.listdir(
         os.path.join(pretrained, "tokenizer"))
 
@@ -178,8 +179,7 @@ def test_chat_finetune_masks_the_prompt(pretrained, tmp_path, capsys):
 
 def test_seq2seq_finetune_on_a_tsv(tmp_path, capsys):
     pairs = tmp_path / "pairs.tsv"
-    pairs.write_text("cat\tchat\ndog\tchien\nhouse\tmaison\nred\trouge\nblue\tbleu\n"
-                     "green\tvert\nwater\teau\nbread\tpain\n")
+    pairs.write_text(PAIRS_TSV)
     workdir = str(tmp_path / "s2s")
     call(finetune.main, f"--config={SEQ2SEQ}", f"--workdir={workdir}",
          f"--train_file={pairs}", f"--eval_file={pairs}", "--config.training.steps=3", *QUIET)

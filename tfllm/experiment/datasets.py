@@ -144,12 +144,18 @@ def _jsonl_texts(path, fields):
     return [r[field] for r in sources.read_jsonl(path, fields) for field in fields]
 
 
-def _no_evaluation(count, what, config):
+def _batch_or_none(held_out, what, config):
+    """`held_out` if it fills one evaluation batch; else [] (no evaluation during
+    training) with a warning."""
+    batch_size = int(config.training.batch_size)
+    if not held_out or len(held_out) >= batch_size:
+        return held_out
     from absl import logging
 
     logging.warning("%d evaluation %s, fewer than one batch of %d: no evaluation during "
-                    "training (tfllm-evaluate reads them all)", count, what,
-                    int(config.training.batch_size))
+                    "training (tfllm-evaluate reads them all)", len(held_out), what,
+                    batch_size)
+    return []
 
 
 def finetune_datasets(config, workdir, train_file="", eval_file="", init_workdir=""):
@@ -165,11 +171,8 @@ def finetune_datasets(config, workdir, train_file="", eval_file="", init_workdir
 
     if kind == "seq2seq":
         train = seq2seq_pairs(config, "train", train_file)
-        test = seq2seq_eval_pairs(config, eval_file)
+        test = _batch_or_none(seq2seq_eval_pairs(config, eval_file), "pairs", config)
         tok = tokenizer(lambda: [x for pair in train for x in pair])
-        if test and len(test) < int(config.training.batch_size):
-            _no_evaluation(len(test), "pairs", config)
-            test = []
         return (tok, seq2seq_dataset(config, tok, train, True),
                 seq2seq_dataset(config, tok, test, False) if test else None)
     if kind == "corpus":
@@ -186,10 +189,8 @@ def finetune_datasets(config, workdir, train_file="", eval_file="", init_workdir
 
         class_names(config, train_file)
         tok = tokenizer(lambda: [text for text, _ in read_examples(train_file)])
-        held_out = read_examples(eval_file) if eval_file else []
-        if held_out and len(held_out) < int(config.training.batch_size):
-            _no_evaluation(len(held_out), "examples", config)
-            held_out = []
+        held_out = _batch_or_none(read_examples(eval_file) if eval_file else [], "examples",
+                                  config)
         return (tok, classification_dataset(config, tok, train_file, True),
                 classification_dataset(config, tok, eval_file) if held_out else None)
     if kind == "scored_text":
