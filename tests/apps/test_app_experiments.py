@@ -210,31 +210,35 @@ def test_mode_and_data_kind_must_agree(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_tiny_translation_run_writes_results(tmp_path):
-    translation_config(tmp_path, [f"{s}\t{t}" for s, t in PAIRS], ["the cat eats\tle chat mange"])
-    command = [sys.executable, os.path.join(ROOT, "tools/app_experiments.py"),
-               "--config=" + os.path.join(ROOT, "configs/seq2seq_translation.py"),
-               f"--workdir={tmp_path / 'run'}", f"--results={tmp_path / 'seq2seq'}",
-               f"--config.data.train_file={tmp_path / 'train.tsv'}",
-               f"--config.data.test_file={tmp_path / 'test.tsv'}",
-               "--config.tokenizer.kind=byte", "--config.training.steps=3",
-               "--config.training.batch_size=8", "--config.model.hidden_dim=16",
-               "--config.model.intermediate_dim=32", "--config.model.num_heads=2",
-               "--config.evaluation.max_new_tokens=4", "--config.training.jit_compile=False"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-2000:]
-    results = json.loads((tmp_path / "seq2seq.json").read_text())
+def test_translation_report_from_the_binaries_metrics(tmp_path, monkeypatch):
+    """The tool's seq2seq run: tfllm-finetune, then tfllm-evaluate's metrics and the
+    training's scalars into the results and the page (the binaries themselves:
+    tests/bin/test_app_modes.py; the tool's own processes: the classification run)."""
+    config = translation_config(tmp_path, [f"{s}\t{t}" for s, t in PAIRS],
+                                ["the cat eats\tle chat mange"])
+    calls = []
+    monkeypatch.setattr(apps, "finetune", lambda workdir, *args: calls.append(args) or 4.0)
+    metrics = {"examples": 1, "token_nll": None, "token_nll_shuffled_sources": None,
+               "samples": [{"source": "the cat eats", "reference": "le chat mange",
+                            "baseline": "the cat eats", "greedy": "le", "beam": "le chat"}]}
+    for i, system in enumerate(("greedy", "beam", "baseline_copy")):
+        metrics.update({f"{system}/bleu": 10.0 * i, f"{system}/rougeL": 0.1 * i})
+        if system in ("greedy", "beam"):
+            metrics[f"{system}/decode_seconds"] = 0.5
+    monkeypatch.setattr(apps, "evaluate", lambda workdir: metrics)
+    monkeypatch.setattr(apps, "training_scalars",
+                        lambda workdir: {"steps": 3, "train/loss": 2.5})
+    results = apps.run_seq2seq(config, str(tmp_path / "run"))
+    assert calls == [()]
     assert results["steps"] == 3 and results["test_pairs"] == 1 and results["train_pairs"] == 24
-    metrics = json.loads((tmp_path / "run" / "eval" / "metrics.json").read_text())
-    assert results["model_greedy"]["bleu"] == metrics["greedy/bleu"]
-    for sampler in ("greedy", "beam"):  # the config decodes the test split both ways
-        assert set(results[f"model_{sampler}"]) == {"bleu", "rougeL", "decode_seconds"}
-        assert sampler in results["examples"][0]
-    assert set(results["baseline_copy"]) == {"bleu", "rougeL"}
-    assert results["test_token_loss"] is None  # 1 test pair: fewer than one batch
-    assert results["test_token_nll"] is None and results["test_token_nll_shuffled_sources"] is None
-    page = (tmp_path / "seq2seq.md").read_text()
-    assert "| model_greedy |" in page and "| model_beam |" in page
-    bad = subprocess.run(command[:6] + ["--config.data.test_file=/nonexistent.tsv"],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert bad.returncode == 1 and "nonexistent.tsv" in bad.stderr
+    assert results["model_greedy"] == {"bleu": 0.0, "rougeL": 0.0, "decode_seconds": 0.5}
+    assert results["model_beam"] == {"bleu": 10.0, "rougeL": 0.1, "decode_seconds": 0.5}
+    assert results["baseline_copy"] == {"bleu": 20.0, "rougeL": 0.2}
+    assert results["test_token_loss"] is None  # no teacher-forced evaluation was logged
+    assert results["examples"] == metrics["samples"]
+    page = apps.markdown(config, results, "the command")
+    assert "| model_greedy |" in page and "| model_beam |" in page and "the command" in page
+    config.data.test_file = str(tmp_path / "nonexistent.tsv")
+    with pytest.raises(ValueError, match="nonexistent.tsv"):
+        apps.run_seq2seq(config, str(tmp_path / "bad"))
+    assert len(calls) == 1  # the missing test split fails before training
