@@ -192,7 +192,7 @@ def finetune_datasets(config, workdir, train_file="", eval_file="", init_workdir
         held_out = _batch_or_none(read_examples(eval_file) if eval_file else [], "examples",
                                   config)
         return (tok, classification_dataset(config, tok, train_file, True),
-                classification_dataset(config, tok, eval_file) if held_out else None)
+                classification_dataset(config, tok, held_out) if held_out else None)
     if kind == "scored_text":
         tok = tokenizer(lambda: _jsonl_texts(train_file, ("text",)))
         return (tok, scored_text_dataset(config, tok, train_file, True),
