@@ -1,6 +1,7 @@
 """Measures tfllm throughput on the shared peer workload; prints one JSON line.
 
     python tools/bench.py --task=train --json       # compiled fwd+bwd+AdamW step
+    python tools/bench.py --task=train --precision=mixed_bfloat16 --json  # bf16 products
     python tools/bench.py --task=generate --json    # greedy KV-cache generation, batch 8
     python tools/bench.py --task=generate --batch 1 --json
     python tools/bench.py --task=data --json        # tfllm.data pipeline throughput
@@ -17,7 +18,10 @@ K costliest XLA operations (names of the optimized HLO, as XLA_FLAGS=--xla_dump_
 writes it) with their milliseconds, and the share spent in matmuls ("op_profile").
 speedrun trains a recipe of configs/speedrun.py on a data folder until the validation
 bits per byte reach --target_bpb (tools/speedrun.py says how it measures); the workload
-flags do not apply to it.
+flags do not apply to it (its recipe sets the precision).
+--precision=mixed_bfloat16 trains with float32 weights and bfloat16 products, compiled as
+the Trainer's jit_compile="auto" does (tfllm.training.compilation: oneDNN matmuls, XLA
+clusters of the ops between them).
 """
 
 import argparse
@@ -53,6 +57,8 @@ def parse_args(argv=None):
     ap.add_argument("--intermediate", type=int, default=m["d_mlp"])
     ap.add_argument("--max-length", type=int, default=m["max_len"])
     ap.add_argument("--activation", default=m["activation"])
+    ap.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32",
+                    help="train: the Keras dtype policy of the model")
     ap.add_argument("--untied", action="store_true", default=not m["tied_embeddings"])
     ap.add_argument("--batch", type=int, default=None,
                     help=f"batch size (train {t['batch']}, generate {g['batch']})")
@@ -116,11 +122,12 @@ def stats(xs):
 
 
 def build_model(args):
-    """The workload's DecoderLM, its weights drawn from `args.seed`."""
+    """The workload's DecoderLM under `args.precision`, its weights drawn from `args.seed`."""
     import keras
 
     from tfllm.models import DecoderLM
 
+    keras.mixed_precision.set_dtype_policy(args.precision)
     keras.utils.set_random_seed(args.seed)
     return DecoderLM(vocabulary_size=args.vocab, num_layers=args.layers, num_heads=args.heads,
                      hidden_dim=args.hidden, intermediate_dim=args.intermediate,
@@ -135,17 +142,20 @@ def flops_per_token(args, model):
 
 
 def make_train_step(model, optimizer, clip_norm=None):
-    """tf.function(jit_compile=True) (token_ids, labels) -> loss: forward, mean
-    cross-entropy, gradients (clipped to `clip_norm` global norm if set), optimizer update."""
+    """The compiled step (token_ids, labels) -> loss: forward, mean cross-entropy,
+    gradients (clipped to `clip_norm` global norm if set), optimizer update; XLA for a
+    float32 model, oneDNN products for a mixed_bfloat16 one (the Trainer's "auto")."""
     import tensorflow as tf
+
+    from tfllm.training import resolve_jit_compile
 
     variables = model.trainable_variables
     optimizer.build(variables)
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=resolve_jit_compile("auto", model.compute_dtype))
     def step(token_ids, labels):
         with tf.GradientTape() as tape:
-            logits = model(token_ids, training=True)
+            logits = tf.cast(model(token_ids, training=True), tf.float32)
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
         grads = tape.gradient(loss, variables)
         if clip_norm:
@@ -231,6 +241,8 @@ def measure_train(args, meter=None):
     import numpy as np
     import tensorflow as tf
 
+    from tfllm.training import resolve_jit_compile
+
     model = build_model(args)
     step = make_train_step(model, keras.optimizers.AdamW(
         learning_rate=args.lr, beta_1=args.beta1, beta_2=args.beta2, epsilon=args.eps,
@@ -255,8 +267,9 @@ def measure_train(args, meter=None):
         "model_flops_per_s": tokens / st["median"] * fpt,
         "first_step_s": warm[0] if warm else None, "loss_first": losses[0],
         "loss_last": losses[-1], "params": model.count_params(),
-        "step": "tf.function(jit_compile=True): DecoderLM forward + sparse CE + "
-                "GradientTape + keras.optimizers.AdamW.apply"}
+        "precision": args.precision,
+        "step": f"tf.function(jit_compile={resolve_jit_compile('auto', model.compute_dtype)}):"
+                " DecoderLM forward + sparse CE + GradientTape + keras.optimizers.AdamW.apply"}
     if args.profile_ops:
         record["op_profile"] = profile_ops(lambda: float(step(*batches[0])), args.profile_ops)
     return times, record
@@ -307,6 +320,10 @@ def measure_speedrun(args, meter=None):
     import speedrun
 
     config = speedrun.load_recipe(args.recipe)
+    if config.training.precision == "mixed_bfloat16":  # before any graph runs
+        from tfllm.training import cluster_fusible_ops
+
+        cluster_fusible_ops()
     if args.max_steps:
         config.training.max_steps = args.max_steps
         config.schedule.decay_steps = args.max_steps
@@ -319,6 +336,10 @@ def measure_speedrun(args, meter=None):
 def main(argv=None):
     args = parse_args(argv)
     set_threads(args.intra_threads, args.inter_threads)
+    if args.precision == "mixed_bfloat16":  # before any graph runs
+        from tfllm.training import cluster_fusible_ops
+
+        cluster_fusible_ops()
     import tensorflow as tf
 
     import tfllm

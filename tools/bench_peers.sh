@@ -31,6 +31,7 @@ PEER="$REPO/tools/peer_tfllm.py --bench-dir $BENCH_DIR"
 
 JOBS=(
   "tfllm/train/xla|$TFLLM_PY|$PEER --measure train"
+  "tfllm/train/bf16|$TFLLM_PY|$PEER --measure train --precision mixed_bfloat16"
   "tfllm/gen/xla/b8|$TFLLM_PY|$PEER --measure gen --batch 8"
   "tfllm/gen/xla/b1|$TFLLM_PY|$PEER --measure gen --batch 1"
   "keras_hub/train/fit_xla|$TF_PY|peer_keras_hub.py --measure train --jit"

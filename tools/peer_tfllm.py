@@ -1,6 +1,7 @@
 """tfllm as a peer of the shared benchmark (../shared/bench): same workload, same record.
 
     python tools/peer_tfllm.py --bench-dir /path/to/shared/bench --measure train
+    python tools/peer_tfllm.py --bench-dir ... --measure train --precision mixed_bfloat16
     python tools/peer_tfllm.py --bench-dir /path/to/shared/bench --measure gen --batch 8
 
 Imports the benchmark's `benchlib` from --bench-dir (or $BENCH_DIR) before
@@ -17,7 +18,7 @@ import sys
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 
 
-def bench_argv(cfg, measure, batch):
+def bench_argv(cfg, measure, batch, precision="float32"):
     """tools/bench.py flags reproducing the benchmark config `cfg`."""
     m, t, g = cfg["model"], cfg["train"], cfg["gen"]
     if m["position_embedding"] != "learned" or m["norm"] != "pre_layernorm" or not m["bias"]:
@@ -32,7 +33,8 @@ def bench_argv(cfg, measure, batch):
         argv += ["--task", "train", "--batch", t["batch"], "--seq", t["seq"],
                  "--warmup", t["warmup_steps"], "--steps", t["timed_steps"],
                  "--data-batches", t["n_data_batches"], "--lr", t["lr"], "--beta1", t["beta1"],
-                 "--beta2", t["beta2"], "--eps", t["eps"], "--weight-decay", t["weight_decay"]]
+                 "--beta2", t["beta2"], "--eps", t["eps"], "--weight-decay", t["weight_decay"],
+                 "--precision", precision]
     else:
         argv += ["--task", "generate", "--batch", batch, "--prompt-len", g["prompt_len"],
                  "--new-tokens", g["new_tokens"], "--warmup", g["warmup_runs"],
@@ -46,6 +48,8 @@ def main():
                     help="folder holding benchlib.py and config.json")
     ap.add_argument("--measure", choices=("train", "gen"), required=True)
     ap.add_argument("--batch", type=int, default=None)
+    ap.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32",
+                    help="train: float32 (XLA) or float32 weights with bfloat16 products")
     args = ap.parse_args()
     if not args.bench_dir or not os.path.isfile(os.path.join(args.bench_dir, "benchlib.py")):
         raise SystemExit(f"--bench-dir {args.bench_dir!r} holds no benchlib.py")
@@ -56,16 +60,22 @@ def main():
     import bench
 
     batch = args.batch or B.CFG["gen"]["batch"]
-    opts = bench.parse_args(bench_argv(B.CFG, args.measure, batch))
+    opts = bench.parse_args(bench_argv(B.CFG, args.measure, batch, args.precision))
     bench.set_threads(B.intra_threads(), B.inter_threads())
+    if args.precision == "mixed_bfloat16":  # before any graph runs
+        from tfllm.training import cluster_fusible_ops
+
+        cluster_fusible_ops()
     import tensorflow as tf
 
     meter = B.CpuMeter()
     if args.measure == "train":
         times, extra = bench.measure_train(opts, meter)
-        record = B.train_record("tfllm", "xla", times, {
+        variant = "xla" if args.precision == "float32" else "bf16"
+        record = B.train_record("tfllm", variant, times, {
             "first_step_s": extra["first_step_s"], "loss_first": extra["loss_first"],
-            "loss_last": extra["loss_last"], "jit_compile": True, "step": extra["step"]})
+            "loss_last": extra["loss_last"], "precision": args.precision,
+            "step": extra["step"]})
     else:
         times, extra = bench.measure_generate(opts, meter)
         record = B.gen_record("tfllm", "xla", batch, times, {

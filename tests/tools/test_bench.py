@@ -22,6 +22,8 @@ def run_bench(repo_root, *argv):
 @pytest.mark.parametrize("task,extra,fields", [
     ("train", ["--batch", "2", "--seq", "8"],
      ("step_s", "first_step_s", "loss_first", "flops_per_token", "params")),
+    ("train", ["--batch", "2", "--seq", "8", "--precision", "mixed_bfloat16"],
+     ("step_s", "precision")),
     ("generate", ["--batch", "2", "--prompt-len", "4", "--new-tokens", "6"],
      ("run_s", "first_run_s", "new_tokens_per_s", "first_tokens")),
     ("data", ["--batch", "2", "--seq", "16"], ("first_batch_s", "batches_per_s")),
@@ -33,6 +35,9 @@ def test_bench_prints_one_json_line_with_fields(repo_root, task, extra, fields):
     assert record["intra_threads"] == 2 and record["inter_threads"] == 1
     for field in fields:
         assert field in record, field
+    if "--precision" in extra:  # oneDNN's bfloat16 products: a graph, not one XLA program
+        assert record["precision"] == "mixed_bfloat16"
+        assert record["step"].startswith("tf.function(jit_compile=False)")
     if task == "data":
         assert record["num_batches"] == 2 and record["sequence_length"] == 16
         return

@@ -118,9 +118,12 @@ def fail(message):
 
 
 def setup(config):
-    """Seeds, op determinism and the Keras dtype policy (before any model is built)."""
+    """Seeds, op determinism, the Keras dtype policy and the step's compilation (before any
+    model is built or graph run)."""
     import keras
     import tensorflow as tf
+
+    from tfllm.training.compilation import resolve_jit_compile
 
     keras.utils.set_random_seed(config.training.seed)
     if config.training.get("deterministic", False):
@@ -130,6 +133,10 @@ def setup(config):
         raise ValueError(f"config.training.precision={config.training.precision!r}: expected "
                          f"one of {policies}")
     keras.mixed_precision.set_dtype_policy(config.training.precision)
+    # Before any graph runs (TensorFlow reads TF_XLA_FLAGS once): the Trainer's
+    # jit_compile="auto" then finds the bfloat16 path (tfllm.training.compilation).
+    resolve_jit_compile(config.training.get("jit_compile", "auto"),
+                        keras.mixed_precision.dtype_policy().compute_dtype)
 
 
 def make_strategy(config):

@@ -15,7 +15,7 @@ import ml_collections
 
 TRAINING = dict(
     steps=300, batch_size=32, accumulation_steps=1, clip_norm=1.0, precision="float32",
-    jit_compile=True, nan_policy="stop", seed=0, deterministic=False,
+    jit_compile="auto", nan_policy="stop", seed=0, deterministic=False,
     log_every=50, eval_every=0, eval_steps=0,
     checkpoint_every_steps=250, checkpoint_every_minutes=0.0, keep_checkpoints=2,
     early_stopping_metric="", early_stopping_mode="min", early_stopping_patience=3,

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from tfllm.training import inputs, strategies
 from tfllm.training.checkpoints import Checkpointer, model_trackables
+from tfllm.training.compilation import resolve_jit_compile
 from tfllm.training.summaries import Summaries, samples_markdown
 
 NAN_POLICIES = ("stop", "skip")
@@ -72,7 +73,10 @@ class Trainer:
         accumulation_steps: micro-batches per optimizer step (the dataset batch is the
             micro-batch).
         clip_norm: clip gradients to this global norm (None: no clipping).
-        jit_compile: XLA-compile the per-replica gradient and evaluation functions.
+        jit_compile: XLA-compile the per-replica gradient and evaluation functions (True),
+            run them as TF graphs (False), or "auto": XLA for a float32 model, graphs
+            with oneDNN's bfloat16 products for a mixed_bfloat16 one
+            (`tfllm.training.compilation`).
         nan_policy: on a NaN/Inf loss or gradient norm, "stop" (raise TrainingDiverged
             naming the step; no checkpoint is written) or "skip" (the update is skipped).
         log_every: scalar logging interval in steps.
@@ -90,7 +94,7 @@ class Trainer:
 
     def __init__(self, model, objective, train_data, optimizer, total_steps, workdir=None,
                  strategy=None, eval_data=None, eval_every=0, eval_steps=None,
-                 accumulation_steps=1, clip_norm=None, jit_compile=True, nan_policy="stop",
+                 accumulation_steps=1, clip_norm=None, jit_compile="auto", nan_policy="stop",
                  log_every=10, checkpoint_every_steps=0, checkpoint_every_minutes=0.0,
                  keep_checkpoints=3, early_stopping=None, sample_fn=None, scorer=None,
                  sample_every=0, histogram_every=0, profile_steps=None, hparams=None,
@@ -139,6 +143,8 @@ class Trainer:
             inner._all_reduce_sum_gradients = list
         self.rng = tf.random.Generator.from_seed(seed)
         self.loss_scaling = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+        jit_compile = resolve_jit_compile(jit_compile, self.model.compute_dtype)
+        self.jit_compile = jit_compile
         self._gradients = tf.function(self._accumulate, jit_compile=jit_compile)
         self._evaluate_batch = tf.function(self._objective_eval, jit_compile=jit_compile)
         self._train_step = tf.function(self._distributed_train_step)
