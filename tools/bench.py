@@ -126,8 +126,11 @@ def build_model(args):
     import keras
 
     from tfllm.models import DecoderLM
+    from tfllm.training import resolve_jit_compile
 
     keras.mixed_precision.set_dtype_policy(args.precision)
+    # Before any graph runs (TensorFlow reads TF_XLA_FLAGS once), as tfllm's binaries do.
+    resolve_jit_compile("auto", keras.mixed_precision.dtype_policy().compute_dtype)
     keras.utils.set_random_seed(args.seed)
     return DecoderLM(vocabulary_size=args.vocab, num_layers=args.layers, num_heads=args.heads,
                      hidden_dim=args.hidden, intermediate_dim=args.intermediate,
@@ -336,10 +339,6 @@ def measure_speedrun(args, meter=None):
 def main(argv=None):
     args = parse_args(argv)
     set_threads(args.intra_threads, args.inter_threads)
-    if args.precision == "mixed_bfloat16":  # before any graph runs
-        from tfllm.training import cluster_fusible_ops
-
-        cluster_fusible_ops()
     import tensorflow as tf
 
     import tfllm

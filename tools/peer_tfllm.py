@@ -62,10 +62,6 @@ def main():
     batch = args.batch or B.CFG["gen"]["batch"]
     opts = bench.parse_args(bench_argv(B.CFG, args.measure, batch, args.precision))
     bench.set_threads(B.intra_threads(), B.inter_threads())
-    if args.precision == "mixed_bfloat16":  # before any graph runs
-        from tfllm.training import cluster_fusible_ops
-
-        cluster_fusible_ops()
     import tensorflow as tf
 
     meter = B.CpuMeter()

@@ -1,6 +1,7 @@
 """The step's compilation: XLA for float32, oneDNN bfloat16 products for mixed_bfloat16."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -23,10 +24,10 @@ def test_an_unknown_value_is_named():
 def test_auto_is_xla_for_float32_and_graphs_with_fusible_clusters_for_bfloat16(monkeypatch):
     monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
     assert compilation.resolve_jit_compile("auto", "float32") is True
-    assert "TF_XLA_FLAGS" not in __import__("os").environ
+    assert "TF_XLA_FLAGS" not in os.environ
     assert compilation.resolve_jit_compile(True, "bfloat16") is True
     assert compilation.resolve_jit_compile("auto", "bfloat16") is False
-    assert __import__("os").environ["TF_XLA_FLAGS"] == compilation.FUSIBLE_CLUSTERING
+    assert os.environ["TF_XLA_FLAGS"] == compilation.FUSIBLE_CLUSTERING
 
 
 def test_flags_the_user_set_are_kept(monkeypatch):
@@ -49,9 +50,9 @@ def _train(helpers, tmp_path, precision, steps):
 
 
 def test_bfloat16_training_tracks_float32(helpers, tmp_path):
-    """300 steps of the tiny task (25-step means 3.3 -> 2.05 nats): the bf16 run is on the oneDNN path and
-    its curve, averaged over 25-step windows, stays within 0.01 nats (and 0.5%) of float32
-    (measured: 1e-4)."""
+    """300 steps of the tiny task (25-step means 3.3 -> 2.05 nats): the bf16 run is on the
+    oneDNN path and its curve, averaged over 25-step windows, stays within 0.01 nats (and
+    0.5%) of float32 (measured: 1e-4)."""
     steps = 300
     float32, loss32 = _train(helpers, tmp_path, "float32", steps)
     bfloat16, loss16 = _train(helpers, tmp_path, "mixed_bfloat16", steps)

@@ -75,7 +75,7 @@ def make_trainer(config, strategy, workdir, model, objective, train_data, eval_d
         model, objective, train_data, optimizer, total_steps=t.steps, workdir=workdir,
         strategy=strategy, eval_data=eval_data, eval_every=t.eval_every,
         eval_steps=t.eval_steps, accumulation_steps=t.accumulation_steps,
-        clip_norm=t.clip_norm, jit_compile=t.get("jit_compile", "auto"), nan_policy=t.nan_policy,
+        clip_norm=t.clip_norm, jit_compile=t.jit_compile, nan_policy=t.nan_policy,
         log_every=t.log_every, checkpoint_every_steps=t.checkpoint_every_steps,
         checkpoint_every_minutes=t.checkpoint_every_minutes,
         keep_checkpoints=t.keep_checkpoints, early_stopping=stopping, sample_fn=sample,

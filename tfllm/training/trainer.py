@@ -143,10 +143,9 @@ class Trainer:
             inner._all_reduce_sum_gradients = list
         self.rng = tf.random.Generator.from_seed(seed)
         self.loss_scaling = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
-        jit_compile = resolve_jit_compile(jit_compile, self.model.compute_dtype)
-        self.jit_compile = jit_compile
-        self._gradients = tf.function(self._accumulate, jit_compile=jit_compile)
-        self._evaluate_batch = tf.function(self._objective_eval, jit_compile=jit_compile)
+        self.jit_compile = resolve_jit_compile(jit_compile, self.model.compute_dtype)
+        self._gradients = tf.function(self._accumulate, jit_compile=self.jit_compile)
+        self._evaluate_batch = tf.function(self._objective_eval, jit_compile=self.jit_compile)
         self._train_step = tf.function(self._distributed_train_step)
         self._eval_step = tf.function(self._distributed_eval_step)
         self.workdir = workdir
