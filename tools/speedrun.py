@@ -127,8 +127,9 @@ def build(config, vocabulary_size):
     model = DecoderLM(vocabulary_size=vocabulary_size, **dict(config.model))
     s, o = config.schedule, config.optimizer
     schedule = WarmupDecay(s.peak_learning_rate, s.warmup_steps, s.decay_steps, s.decay,
-                           s.final_fraction)
-    optimizer = make_optimizer(schedule, o.weight_decay, o.beta_1, o.beta_2, o.epsilon)
+                           s.final_fraction, s.cooldown_fraction)
+    optimizer = make_optimizer(schedule, o.weight_decay, o.beta_1, o.beta_2, o.epsilon,
+                               kind=o.kind)
     return model, optimizer
 
 

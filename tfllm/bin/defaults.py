@@ -22,9 +22,9 @@ TRAINING = dict(
     sample_every=0, num_samples=2, sample_length=16, sample_prompt="",
     sample_top_k=40, sample_temperature=1.0, sample_scorer="",
     histogram_every=0, profile_first=0, profile_last=0, progress=False, tpu="")
-OPTIMIZER = dict(weight_decay=0.01, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
+OPTIMIZER = dict(kind="adamw", weight_decay=0.01, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
 SCHEDULE = dict(peak_learning_rate=1e-3, warmup_steps=30, decay="cosine", decay_steps=0,
-                final_fraction=0.1)
+                final_fraction=0.1, cooldown_fraction=0.2)
 
 
 def _override(defaults, overrides):
@@ -40,7 +40,7 @@ def training(**overrides):
 
 
 def optimizer(**overrides):
-    """The optimizer section (AdamW): OPTIMIZER with `overrides`."""
+    """The optimizer section (kind "adamw" or "muon"): OPTIMIZER with `overrides`."""
     return _override(OPTIMIZER, overrides)
 
 

@@ -61,11 +61,12 @@ def make_trainer(config, strategy, workdir, model, objective, train_data, eval_d
         raise ValueError(f"config.training.steps={t.steps}: train for at least 1 step")
     schedule = WarmupDecay(s.peak_learning_rate, s.warmup_steps,
                            s.get("decay_steps", 0) or t.steps, s.decay,
-                           s.get("final_fraction", 0.0))
+                           s.get("final_fraction", 0.0), s.get("cooldown_fraction", 0.2))
 
     def optimizer():
         return make_optimizer(schedule, o.weight_decay, o.beta_1, o.beta_2, o.epsilon,
-                              loss_scaling=t.precision == "mixed_float16")
+                              loss_scaling=t.precision == "mixed_float16",
+                              kind=o.get("kind", "adamw"))
 
     stopping = EarlyStopping(t.early_stopping_metric, t.early_stopping_mode,
                              t.early_stopping_patience) if t.get("early_stopping_metric") \

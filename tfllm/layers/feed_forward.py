@@ -5,12 +5,12 @@ from keras import ops
 
 from tfllm.layers.initializers import clone_initializer
 
-ACTIVATIONS = ("gelu", "gelu_tanh", "relu", "swiglu")
+ACTIVATIONS = ("gelu", "gelu_tanh", "relu", "relu_squared", "swiglu")
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
 class FeedForward(keras.layers.Layer):
-    """Two-layer MLP (`activation` in gelu, gelu_tanh, relu) or SwiGLU.
+    """Two-layer MLP (`activation` in gelu, gelu_tanh, relu, relu_squared) or SwiGLU.
 
     Args:
         hidden_dim: input and output size.
@@ -64,6 +64,8 @@ class FeedForward(keras.layers.Layer):
             h = ops.silu(gate) * value
         elif self.activation == "relu":
             h = ops.relu(h)
+        elif self.activation == "relu_squared":
+            h = ops.square(ops.relu(h))
         else:
             h = ops.gelu(h, approximate=self.activation == "gelu_tanh")
         return self.dropout_layer(self.output_dense(h), training=training)
