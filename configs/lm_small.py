@@ -26,5 +26,9 @@ def get_config():
         checkpoint_every_steps=100, checkpoint_every_minutes=5.0, keep_checkpoints=3,
         sample_every=100, num_samples=3, sample_length=96, sample_prompt="def ",
         sample_temperature=0.8, progress=True)
-    config.evaluation = dict(mode="lm", split="validation", batches=8)
+    # tfllm-evaluate: the split's loss and bits per byte / character, and the share of
+    # num_samples unconditional samples and of num_prompts held-out functions'
+    # continuations that parse (tfllm.evaluation.capability).
+    config.evaluation = dict(mode="lm", split="validation", batches=8, num_samples=16,
+                             num_prompts=16, max_new_tokens=64)
     return config

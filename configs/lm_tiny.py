@@ -18,5 +18,9 @@ def get_config():
     config.training = defaults.training(
         steps=6, batch_size=4, log_every=1, eval_steps=2, checkpoint_every_steps=3,
         keep_checkpoints=3, sample_prompt="def ", progress=True)
-    config.evaluation = dict(mode="lm", split="validation", batches=2)
+    # tfllm-evaluate: the split's loss and bits per byte / character, and how much of
+    # num_samples unconditional samples parses (32 tokens hold no held-out function's
+    # signature and docstring, so no prompted ones: num_prompts=0).
+    config.evaluation = dict(mode="lm", split="validation", batches=2, num_samples=2,
+                             num_prompts=0, max_new_tokens=16)
     return config

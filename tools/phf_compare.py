@@ -35,7 +35,10 @@ COLUMNS = (  # (metrics key, table header, format)
     ("unconditional/no_e9_share", "no E9", "{:.2f}"),
     ("prompted/misalignment_per_char", "prompted viol./char", "{:.5f}"),
     ("prompted/parse_share", "prompted parses", "{:.2f}"),
+    ("prompted/tokenizing_line_share", "prompted lines tokenize", "{:.2f}"),
+    ("prompted/empty_share", "prompted empty", "{:.2f}"),
     ("validation/loss", "val. loss (nats/token)", "{:.4f}"),
+    ("validation/bits_per_character", "val. bits/char", "{:.3f}"),
     ("kl/per_token", "KL from MLE (nats/token)", "{:.4f}"),
     ("diversity/distinct_2", "distinct-2", "{:.3f}"),
     ("diversity/self_bleu", "Self-BLEU", "{:.1f}"),
@@ -111,7 +114,10 @@ def markdown(results, budget):
              "over characters of all samples, each scored up to its last complete line, "
              "with a 95% bootstrap interval over samples; 'parses' is the share of samples "
              "that `ast.parse` accepts, 'no E9' the share without tokenize errors; "
-             "'prompted' continues held-out functions' signatures and docstrings; the "
+             "'prompted' continues held-out functions' signatures and docstrings; 'lines "
+             "tokenize' is the mean share of a continuation's lines before its first "
+             "`tokenize` error, 'empty' the share of continuations without a complete "
+             "non-blank line (they count as not parsing, no line tokenizing); the "
              "validation loss is measured on the data as each objective trains on it "
              "(conditional: with control tokens, whose labels are not counted; filtering: "
              "unfiltered); KL is the Monte-Carlo estimate on temperature-1 samples against "

@@ -346,6 +346,8 @@ def test_conditional_run_prints_and_logs_control_token_samples(tmp_path, capsys)
     means = re.search(r"^pep8 score, mean ± s\.e\. +([\d.]+) ± [\d.]+ +([\d.]+) ± [\d.]+$",
                       out, re.M)
     assert re.search(r"^samples that parse \(ast\.parse\) +\d+% +\d+%$", out, re.M)
+    assert re.search(r"^lines that tokenize +\d+% +\d+%$", out, re.M)
+    assert re.search(r"^empty samples \(no complete line\) +[0-3] +[0-3]$", out, re.M)
     printed = {control: [float(score) for score in re.findall(
         rf"--- <\|{control}\|> sample \d: pep8 score ([\d.]+)", out)] for control in ("good", "bad")}
     assert [len(scores) for scores in printed.values()] == [2, 2]  # two shown of each

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from tfllm.evaluation.code_metrics import (bootstrap_ratio_interval, code_statistics,
-                                           complete_lines, parses)
+                                           complete_lines, parses, tokenizing_lines)
+
+PROMPT = 'def f(x):\n    """Doc."""\n'  # a held-out signature and docstring: it parses
 
 
 def test_code_statistics_by_hand():
@@ -21,6 +23,44 @@ def test_empty_sample_does_not_parse():
     assert code_statistics(["no line break"])["parse_share"] == 0.0
     assert complete_lines("a\nb") == "a\n" and complete_lines("ab") == ""
     assert parses("x = 1\n") and not parses("def f(:\n") and not parses("x = '\0'\0")
+
+
+def test_tokenizing_lines_stop_at_the_statement_of_the_first_error():
+    assert tokenizing_lines("") == 0 and tokenizing_lines("x = 1\ny = 2\n") == 2
+    # a bracket, string or backslash still open at the cut: its statement's lines fail
+    assert tokenizing_lines("x = 1\n\n# c\ny = (\n2,\n") == 3
+    assert tokenizing_lines('x = 1\ns = """a\nb\n') == 1
+    assert tokenizing_lines("x = 1\ny = 2 + \\\n") == 1
+    assert tokenizing_lines("if x:\n        a\n    b\n") == 2  # dedent to no outer level
+    assert tokenizing_lines("x = 1\ny = $\nz = 2\n") == 1  # an error token; none after
+    tabs = "if x:\n\ta = 1\n        b = 2\n"  # TabError is the compiler's only
+    assert tokenizing_lines(tabs) == 3 and not parses(tabs)
+
+
+def test_empty_samples_are_counted_and_never_perfect():
+    texts = ["", "x = 1", "x = 1\n", "if x:\n\ta = 1\n        b = 2\n"]
+    stats = code_statistics(texts)  # empty, empty (no complete line), parses, TabError
+    assert stats["empty_samples"] == 2 and stats["empty_share"] == 0.5
+    assert stats["parse_share"] == 0.25 and stats["no_e9_share"] == 0.5
+    assert stats["tokenizing_line_share"] == 0.5  # (0 + 0 + 1 + 1) / 4
+
+
+def test_prompted_continuations_are_measured_after_the_prompt():
+    assert parses(PROMPT)  # so an empty continuation would parse as a whole
+    continuations = ["    return x\n",               # parses; 1 of 1 line tokenizes
+                     "    y = [x,\n         1\n",    # unclosed bracket: 0 of 2
+                     "    return x",                 # no complete line: empty
+                     "\n  \n",                       # blank lines only: empty
+                     "    y = 1\n  return y\n"]      # bad dedent: 1 of 2
+    stats = code_statistics([PROMPT + c for c in continuations], [PROMPT] * 5)
+    assert stats["empty_samples"] == 2 and stats["empty_share"] == pytest.approx(0.4)
+    assert stats["parse_share"] == pytest.approx(0.2)
+    assert stats["no_e9_share"] == pytest.approx(0.2)
+    assert stats["tokenizing_line_share"] == pytest.approx((1 + 0 + 0 + 0 + 0.5) / 5)
+    with pytest.raises(ValueError, match="does not start with its prompt"):
+        code_statistics(["x = 1\n"], [PROMPT])
+    with pytest.raises(ValueError, match="1 prompts for 2 texts"):
+        code_statistics(["a\n", "b\n"], [""])
 
 
 def test_bootstrap_interval_covers_the_ratio_and_shrinks_with_more_samples():

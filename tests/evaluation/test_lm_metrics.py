@@ -1,4 +1,5 @@
-"""evaluate_lm: token-weighted loss and accuracy, and bits per byte of the counted labels."""
+"""evaluate_lm: token-weighted loss and accuracy, and bits per byte and per character of the
+counted labels."""
 
 import math
 
@@ -8,6 +9,7 @@ import tensorflow as tf
 
 from tfllm.evaluation.lm_metrics import evaluate_lm
 from tfllm.models import DecoderLM
+from tfllm.tokenizers import ByteTokenizer
 
 
 def test_loss_and_bits_per_byte_equal_a_hand_computation():
@@ -31,3 +33,23 @@ def test_loss_and_bits_per_byte_equal_a_hand_computation():
     assert metrics["bits_per_byte"] == pytest.approx((nll * mask).sum() / (size * math.log(2)),
                                                      rel=1e-5)
     assert "bits_per_byte" not in evaluate_lm(model, batches)
+
+
+def test_bits_per_character_is_bits_per_byte_times_bytes_per_character():
+    tokenizer = ByteTokenizer(control_tokens=("<|good|>",))
+    text = "héllo wörld ✓\n"  # 14 characters, 18 bytes (é, ö: 2 bytes; ✓: 3)
+    ids = np.array([[tokenizer.bos_id, tokenizer.control_token_ids["<|good|>"]]
+                    + tokenizer.encode(text)], np.int32)
+    batches = tf.data.Dataset.from_tensor_slices({
+        "token_ids": ids[:, :-1], "labels": ids[:, 1:],
+        "padding_mask": np.ones((1, 19), bool), "loss_mask": np.ones((1, 19), np.float32)})
+    model = DecoderLM(vocabulary_size=tokenizer.vocabulary_size, num_layers=1, num_heads=2,
+                      hidden_dim=8, intermediate_dim=16, max_sequence_length=19)
+    metrics = evaluate_lm(model, batches.batch(1), 0, tokenizer.token_byte_lengths(),
+                          tokenizer.token_character_lengths(),
+                          ignored_label_ids=[tokenizer.control_token_ids["<|good|>"]])
+    assert (metrics["tokens"], metrics["bytes"], metrics["characters"]) == (18, 18, 14)
+    assert metrics["bits_per_character"] / metrics["bits_per_byte"] == pytest.approx(18 / 14)
+    assert metrics["bits_per_byte"] == pytest.approx(metrics["loss"] / math.log(2))
+    counted = evaluate_lm(model, batches.batch(1))  # the control-token label counts here
+    assert counted["tokens"] == 19 and "bits_per_character" not in counted

@@ -82,7 +82,15 @@ def test_evaluate_writes_results_and_kl_to_itself_is_zero(tmp_path):
         function = ast.parse(sample["prompt"] + "    pass\n").body[0]
         assert ast.get_docstring(function)
     assert 0.0 <= metrics["leakage/unconditional"] <= 1.0
-    assert 0.0 <= metrics["unconditional/parse_share"] <= 1.0
+    for group in ("unconditional", "prompted"):  # capability.python_metrics of each
+        empty = metrics[f"{group}/empty_samples"]
+        assert metrics[f"{group}/empty_share"] == pytest.approx(empty / 3)
+        for share in ("parse_share", "tokenizing_line_share"):
+            assert 0.0 <= metrics[f"{group}/{share}"] <= 1.0 - empty / 3 + 1e-9
+    # validation: the same loss over characters as over bytes
+    assert metrics["validation/bits_per_character"] == pytest.approx(
+        metrics["validation/bits_per_byte"] * metrics["validation/bytes"]
+        / metrics["validation/characters"])
     assert (metrics["unconditional/misalignment_per_char_low"]
             <= metrics["unconditional/misalignment_per_char"]
             <= metrics["unconditional/misalignment_per_char_high"])

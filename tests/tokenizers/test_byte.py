@@ -33,11 +33,11 @@ def test_round_trip_python_and_graph(tok, text):
     assert tok.tf_decode(tf.constant(ids, tf.int32)).numpy().decode("utf-8") == text
 
 
-def test_token_byte_lengths_count_bytes_not_specials(tok):
-    lengths = tok.token_byte_lengths()
+def test_token_byte_and_character_lengths_count_text_not_specials(tok):
     ids = [1, 5] + tok.encode("émoji 😀\n") + [2]
-    assert lengths.shape == (tok.vocabulary_size,)
-    assert sum(lengths[i] for i in ids) == len("émoji 😀\n".encode())
+    for lengths, size in ((tok.token_byte_lengths(), 12), (tok.token_character_lengths(), 8)):
+        assert lengths.shape == (tok.vocabulary_size,)
+        assert sum(lengths[i] for i in ids) == size
 
 
 def test_control_tokens_atomic(tok):

@@ -50,11 +50,12 @@ def test_round_trip_edge_cases(tok, text):
 @pytest.mark.parametrize("text", [
     "def f(x):\n\tif x:  \n        return '▁'  # ▁▁\n", "émoji 👩‍👩‍👧 and tabs\t\n",
     "<|good|>x = 1\n<|bad|>y=2\n"])
-def test_token_byte_lengths_add_up_to_the_text(tok, text):
-    lengths = tok.token_byte_lengths()
-    assert lengths.shape == (tok.vocabulary_size,) and not lengths[:7].any()
+def test_token_byte_and_character_lengths_add_up_to_the_text(tok, text):
     ids = [1, 5] + tok.encode(text) + [6, 2]
-    assert sum(lengths[i] for i in ids) == len(text.encode())
+    for lengths, size in ((tok.token_byte_lengths(), len(text.encode())),
+                          (tok.token_character_lengths(), len(text))):
+        assert lengths.shape == (tok.vocabulary_size,) and not lengths[:7].any()
+        assert sum(lengths[i] for i in ids) == size
 
 
 def test_control_tokens_atomic(tok):

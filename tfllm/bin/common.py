@@ -259,7 +259,8 @@ def report(result, trainer, config, tokenizer, workdir):
 def control_token_table(samples, score_name, top_codes=4):
     """A table of `control_token_samples`: per control token, the mean score with its
     standard error, and for PEP8 the share of lines with each top code and the share of
-    samples that parse as Python (`tfllm.evaluation.code_metrics`)."""
+    samples that parse as Python, the mean share of their lines that tokenize and the
+    empty samples (`tfllm.evaluation.code_metrics`)."""
     import numpy as np
 
     controls = list(samples)
@@ -282,6 +283,10 @@ def control_token_table(samples, score_name, top_codes=4):
                 f"{100 * stats[c]['line_share'].get(code, 0.0):.1f}%" for c in controls]))
         rows.append(("samples that parse (ast.parse)",
                      [f"{100 * stats[c]['parse_share']:.0f}%" for c in controls]))
+        rows.append(("lines that tokenize",
+                     [f"{100 * stats[c]['tokenizing_line_share']:.0f}%" for c in controls]))
+        rows.append(("empty samples (no complete line)",
+                     [str(stats[c]["empty_samples"]) for c in controls]))
     width = max(len(name) for name, _ in rows)
     cell = max([len(c) for c in controls] + [len(v) for _, values in rows for v in values])
     lines = [" " * width + "".join(f"  {c:>{cell}}" for c in controls)]

@@ -3,7 +3,11 @@
     tfllm-evaluate --workdir=runs/lm_small [--config=configs/lm_small.py]
 
 The config defaults to <workdir>/config.json. config.evaluation.mode picks the
-evaluation: "lm" (perplexity and token accuracy on config.evaluation.split), "seq2seq"
+evaluation: "lm" (tfllm.evaluation.capability.evaluate: perplexity, token accuracy, bits
+per byte and per character on config.evaluation.split; on a Python code corpus also the
+share of unconditional samples and of held-out functions' continuations that parse, the
+share of their lines that tokenize and the empty samples, config.evaluation.num_samples /
+num_prompts / max_new_tokens of each), "seq2seq"
 (tfllm.evaluation.seq2seq.evaluate: BLEU and ROUGE-L of the test pairs decoded by each
 of config.evaluation.samplers beside config.evaluation.baseline, and the teacher-forced
 NLL with true and with shuffled sources), "classification" (accuracy, macro/micro
@@ -113,12 +117,9 @@ def main(argv):
     model, tokenizer = experiment.load_model_and_tokenizer(FLAGS.workdir)
     mode = config.evaluation.get("mode", "lm")
     if mode == "lm":
-        from tfllm.evaluation.lm_metrics import evaluate_lm
+        from tfllm.evaluation import capability
 
-        dataset = experiment.lm_dataset(config, tokenizer, config.evaluation.split,
-                                        repeat=False)
-        metrics = evaluate_lm(model, dataset, config.evaluation.get("batches", 0),
-                              tokenizer.token_byte_lengths())
+        metrics = capability.evaluate(config, model, tokenizer)
     elif mode == "seq2seq":
         from tfllm.evaluation import seq2seq
 

@@ -408,6 +408,7 @@ _BUILDERS = {
     "python_code_to_docstring": _code_to_docstring,
 }
 NAMES = tuple(_BUILDERS)
+PYTHON_CODE = ("python_stdlib_code", "python_installed_code")  # documents are .py files
 
 
 def load_from_config(data, split):

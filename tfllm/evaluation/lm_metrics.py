@@ -1,58 +1,68 @@
-"""Language-model metrics over a dataset: perplexity and next-token accuracy."""
+"""Language-model metrics over a dataset: perplexity, next-token accuracy, bits per byte and
+per character."""
 
 import math
 
 import numpy as np
 import tensorflow as tf
 
+from tfllm.objectives import token_losses
 
-def evaluate_lm(model, dataset, max_batches=0, token_byte_lengths=None):
+
+def evaluate_lm(model, dataset, max_batches=0, token_byte_lengths=None,
+                token_character_lengths=None, ignored_label_ids=()):
     """Token-weighted loss, perplexity and accuracy of `model` over LM batches.
 
     Args:
-        model: a DecoderLM (logits from {"token_ids", "padding_mask"}).
+        model: a DecoderLM (logits from `token_losses.model_inputs(batch)`).
         dataset: batches with token_ids, labels, padding_mask, loss_mask.
         max_batches: stop after this many batches (0: all).
         token_byte_lengths: the tokenizer's `token_byte_lengths()`; adds bits_per_byte,
             the summed loss over the counted labels' bytes (comparable across tokenizers).
+        token_character_lengths: the tokenizer's `token_character_lengths()`; adds
+            bits_per_character, the same over the labels' characters (code points).
+        ignored_label_ids: labels not counted (e.g. control tokens, which no text has).
 
     Returns:
-        dict(loss, perplexity, accuracy, tokens, batches[, bits_per_byte, bytes]).
+        dict(loss, perplexity, accuracy, tokens, batches[, bits_per_byte, bytes]
+        [, bits_per_character, characters]).
     """
-    lengths = tf.constant(np.zeros(1) if token_byte_lengths is None else token_byte_lengths,
-                          tf.float32)
+    units = {name: lengths for name, lengths in (("byte", token_byte_lengths),
+                                                 ("character", token_character_lengths))
+             if lengths is not None}
+    tables = {name: tf.constant(lengths, tf.float32) for name, lengths in units.items()}
+    ignored = tf.constant(list(ignored_label_ids) or [-1], tf.int32)
 
     @tf.function(jit_compile=True)
     def batch_sums(batch):
-        logits = model({"token_ids": batch["token_ids"], "padding_mask": batch["padding_mask"]},
-                       training=False)
-        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(batch["labels"], logits)
-        mask = tf.cast(batch["loss_mask"], tf.float32)
-        hits = tf.cast(tf.argmax(logits, -1, output_type=tf.int32) == batch["labels"],
-                       tf.float32)
-        label_bytes = (tf.gather(lengths, batch["labels"]) if token_byte_lengths is not None
-                       else tf.zeros_like(mask))
-        return (tf.reduce_sum(nll * mask), tf.reduce_sum(hits * mask), tf.reduce_sum(mask),
-                tf.reduce_sum(label_bytes * mask))
+        logits = model(token_losses.model_inputs(batch), training=False)
+        labels = batch["labels"]
+        nll = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+        counted = tf.reduce_all(labels[..., None] != ignored, axis=-1)
+        mask = tf.cast(batch["loss_mask"], tf.float32) * tf.cast(counted, tf.float32)
+        hits = tf.cast(tf.argmax(logits, -1, output_type=tf.int32) == labels, tf.float32)
+        sums = {"nll": nll * mask, "hits": hits * mask, "tokens": mask}
+        sums.update({name: tf.gather(table, labels) * mask for name, table in tables.items()})
+        return {key: tf.reduce_sum(value) for key, value in sums.items()}
 
-    total_nll = total_hits = total_tokens = total_bytes = 0.0
+    totals = {}
     batches = 0
     for batch in dataset:
         if max_batches and batches >= max_batches:
             break
-        nll, hits, tokens, size = (float(x) for x in batch_sums(batch))
-        total_nll, total_hits, total_tokens, total_bytes = (
-            total_nll + nll, total_hits + hits, total_tokens + tokens, total_bytes + size)
+        for key, value in batch_sums(batch).items():
+            totals[key] = totals.get(key, 0.0) + float(value)
         batches += 1
-    if not total_tokens:
+    if not totals.get("tokens"):
         raise ValueError("evaluation data has no counted tokens (empty split or all masked)")
-    loss = total_nll / total_tokens
+    loss = totals["nll"] / totals["tokens"]
     metrics = {"loss": loss, "perplexity": math.exp(min(loss, 700.0)),
-               "accuracy": total_hits / total_tokens, "tokens": int(total_tokens),
+               "accuracy": totals["hits"] / totals["tokens"], "tokens": int(totals["tokens"]),
                "batches": batches}
-    if token_byte_lengths is not None and total_bytes:
-        metrics.update(bits_per_byte=total_nll / (total_bytes * math.log(2)),
-                       bytes=int(total_bytes))
+    for name in units:
+        if totals[name]:
+            metrics[f"bits_per_{name}"] = totals["nll"] / (totals[name] * math.log(2))
+            metrics[f"{name}s"] = int(totals[name])
     return metrics
 
 

@@ -10,11 +10,16 @@ measures, with the scorer `config.evaluation.scorer` (misalignment, lower is bet
   character-weighted misalignment (PEP8: violations per character) with a 95% bootstrap
   interval, the fraction of samples over the scorer's threshold, the mean sample
   length; with `config.evaluation.complete_lines` samples are scored up to their last
-  line break. For PEP8 also the samples' Python: the share that `ast.parse` accepts,
-  the share free of E9 (tokenize) errors, and the share of lines with each top code;
+  line break. For PEP8 also the samples' Python (`capability.python_metrics`, each cut
+  after its last complete line): the share that `ast.parse` accepts, the mean share of
+  lines that `tokenize` accepts, the empty samples (no complete non-blank line: counted
+  as failing both, never as perfect), the share free of E9 (tokenize) errors, and the
+  share of lines with each top code;
 - prompted/*: the same for held-out (test-split) functions' signatures and docstrings
-  continued by the model, each scored (and parsed) with its prompt as one function;
-- validation/*: LM loss and perplexity on the validation split
+  continued by the model, each scored (and parsed) with its prompt as one function
+  (emptiness and tokenizing lines are the continuation's);
+- validation/*: `capability.split_metrics` of the validation split: LM loss,
+  perplexity, accuracy, bits per byte and per character
   (`tfllm.experiment.lm_dataset`: control tokens inserted as in training, none dropped);
   labels that are control tokens are not counted;
 - kl/*: Monte-Carlo KL(model || reference MLE model): ancestral samples (temperature 1,
@@ -28,16 +33,14 @@ Results go to `<workdir>/eval/metrics.json` (samples with scores to
 `<workdir>/eval/samples.json`) and TensorBoard (`<workdir>/tensorboard/eval`).
 """
 
-import ast
 import json
-import math
 import os
-import textwrap
 
 import numpy as np
 import tensorflow as tf
 
 from tfllm import experiment
+from tfllm.evaluation import capability
 from tfllm.evaluation import code_metrics
 from tfllm.evaluation import leakage
 from tfllm.evaluation import text_metrics
@@ -56,56 +59,6 @@ def misalignment_metrics(samples, threshold):
             "misalignment_per_char_low": low, "misalignment_per_char_high": high,
             "over_threshold": float((scores > threshold).mean()),
             "mean_chars": float(chars.mean())}
-
-
-def python_metrics(texts, top_codes=5):
-    """`code_metrics.code_statistics` as flat metrics: parse_share, no_e9_share,
-    bad_line_share and lines/<code> for the `top_codes` most frequent codes."""
-    stats = code_metrics.code_statistics(texts)
-    out = {key: stats[key] for key in ("parse_share", "no_e9_share", "bad_line_share")}
-    for code, share in list(stats["line_share"].items())[:top_codes]:
-        out[f"lines/{code}"] = share
-    return out
-
-
-def function_prompt(node, lines):
-    """A function's signature and docstring (dedented source lines), or None without one."""
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return None
-    if not node.body or ast.get_docstring(node) is None:
-        return None
-    end = node.body[0].end_lineno
-    return textwrap.dedent("".join(lines[node.lineno - 1:end]))
-
-
-def heldout_prompts(config, tokenizer, num_prompts, max_tokens, control=None,
-                    each_line=False):
-    """Signatures and docstrings of functions of test-split files whose prompt (as
-    `preference.prompt_token_ids(tokenizer, ..., control, each_line)` builds it) has at
-    most `max_tokens` tokens: the first fitting function of every file, then the
-    second, ..., until `num_prompts` (fewer if the split runs out)."""
-    from tfllm.data import corpora
-
-    per_file = []
-    for document in corpora.load_from_config(config.data, "test"):
-        try:
-            tree = ast.parse(document.text)
-        except (SyntaxError, ValueError):
-            continue
-        lines = document.text.splitlines(keepends=True)
-        found = [function_prompt(node, lines) for node in ast.walk(tree)]
-        per_file.append([p for p in found if p])
-    prompts = []
-    for rank in range(max(map(len, per_file), default=0)):
-        candidates = [found[rank] for found in per_file if rank < len(found)]
-        ids = preference.prompt_token_ids(tokenizer, candidates, control, each_line)
-        for prompt, ids in zip(candidates, ids):
-            if len(ids) <= max_tokens and len(prompts) < num_prompts:
-                prompts.append(prompt)
-    if not prompts:
-        raise ValueError(f"config.data.corpus={config.data.corpus!r}: no test-split function "
-                         f"has a signature and docstring of at most {max_tokens} tokens")
-    return prompts
 
 
 def continuation_log_probs(model, prompts, continuations, banned_token_ids=()):
@@ -129,23 +82,6 @@ def continuation_log_probs(model, prompts, continuations, banned_token_ids=()):
         logits = tf.where(ban, tf.cast(-1e9, logits.dtype), logits)
     log_probs = token_losses.token_log_probs(logits, ids[:, 1:]).numpy()
     return (log_probs * counted).sum(axis=1), counted.sum(axis=1)
-
-
-def validation_loss(config, model, tokenizer):
-    """Mean -log p over counted non-control labels of the validation split (nats/token)."""
-    control = np.array(preference.control_token_ids(tokenizer) or [-1], np.int32)
-    step = tf.function(lambda batch: model(token_losses.model_inputs(batch)))
-    total, count = 0.0, 0.0
-    dataset = experiment.lm_dataset(config, tokenizer, "validation", repeat=False)
-    for batch in dataset.take(config.evaluation.batches):
-        labels = batch["labels"].numpy()
-        mask = batch["loss_mask"].numpy() * ~np.isin(labels, control)
-        log_probs = token_losses.token_log_probs(step(batch), labels).numpy()
-        total -= float((log_probs * mask).sum())
-        count += float(mask.sum())
-    if not count:
-        raise ValueError("phf evaluation: the validation split has no counted tokens")
-    return total / count
 
 
 def kl_from_reference(config, model, reference, tokenizer, prompts):
@@ -192,37 +128,34 @@ def evaluate(config, model, tokenizer, workdir, reference=None):
     each_line = bool(control and e.get("control_each_line", False))
     options = dict(control=control, sampler="top_p", temperature=e.temperature, p=e.top_p,
                    seed=e.seed, complete_lines=e.get("complete_lines", False))
-    unconditional_prompts = [""] * e.num_samples
-    groups = {"unconditional": (unconditional_prompts, e.max_new_tokens),
-              "prompted": (heldout_prompts(config, tokenizer, e.num_prompts,
-                                           e.max_prompt_tokens, control, each_line),
-                           e.get("prompted_max_new_tokens") or e.max_new_tokens)}
+    groups = capability.prompt_groups(config, tokenizer, model.max_sequence_length, control,
+                                      each_line)
     metrics, samples = {}, {}
     # With control_each_line the control token also follows every line break; the
     # start-only protocol (control token first, then banned) is kept as start_only/*.
     protocols = [("", each_line)] + ([("start_only/", False)] if each_line else [])
     for prefix, mode in protocols:
-        for name, (prompts, max_new_tokens) in groups.items():
-            texts = preference.sample(model, tokenizer, prompts, max_new_tokens,
-                                      control_each_line=mode, **options)
-            # A prompted sample is scored with its prompt, as a whole function (the
-            # paper's use_prompt_for_scoring); ScoredSample.text is what was scored.
-            texts = [p + t for p, t in zip(prompts, texts)]
+        # A prompted sample is scored with its prompt, as a whole function (the paper's
+        # use_prompt_for_scoring); ScoredSample.text is what was scored.
+        texts = capability.sample_groups(model, tokenizer, groups, control_each_line=mode,
+                                         **options)
+        for name, (prompts, _) in groups.items():
             group = [preference.ScoredSample(p, t, scored.document_score)
-                     for p, t, scored in zip(prompts, texts, scorer.score(texts))]
+                     for p, t, scored in zip(prompts, texts[name], scorer.score(texts[name]))]
             for key, value in misalignment_metrics(group, scorer.threshold).items():
                 metrics[f"{prefix}{name}/{key}"] = value
             if not prefix:
                 samples[name] = group
-    if e.scorer == "pep8":
+    if e.scorer == "pep8" or capability.is_code_corpus(config):
         for name, group in samples.items():
-            for key, value in python_metrics([s.text for s in group]).items():
+            for key, value in capability.python_metrics([s.text for s in group],
+                                                        [s.prompt for s in group]).items():
                 metrics[f"{name}/{key}"] = value
-    loss = validation_loss(config, model, tokenizer)
-    metrics["validation/loss"] = loss
-    metrics["validation/perplexity"] = math.exp(min(loss, 50.0))
+    for key, value in capability.split_metrics(config, model, tokenizer, "validation").items():
+        metrics[f"validation/{key}"] = value
     if reference is not None:
-        kl = kl_from_reference(config, model, reference, tokenizer, unconditional_prompts)
+        kl = kl_from_reference(config, model, reference, tokenizer,
+                               groups["unconditional"][0])
         for key, value in kl.items():
             metrics[f"kl/{key}"] = value
     for key, value in diversity([s.text for s in samples["unconditional"]]).items():

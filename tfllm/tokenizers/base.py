@@ -198,11 +198,26 @@ class Tokenizer(tf.Module):
         """The string of one id (special names for reserved ids)."""
         raise NotImplementedError
 
-    def token_byte_lengths(self):
-        """The UTF-8 bytes of text each id stands for (0 for special and control tokens):
-        an int64 array of `vocabulary_size`, the denominator of bits per byte. None where
-        decoding does not give the text back (wordpiece drops whitespace)."""
+    def token_bytes(self):
+        """The UTF-8 bytes of text each id stands for (b"" for special and control tokens),
+        a list of `vocabulary_size`; None where decoding does not give the text back
+        (wordpiece drops whitespace)."""
         return None
+
+    def token_byte_lengths(self):
+        """`len` of each id's `token_bytes`: an int64 array of `vocabulary_size`, the
+        denominator of bits per byte (None without `token_bytes`)."""
+        pieces = self.token_bytes()
+        return None if pieces is None else np.array([len(p) for p in pieces], np.int64)
+
+    def token_character_lengths(self):
+        """The characters (Unicode code points) starting in each id's `token_bytes`, i.e.
+        its bytes that are not UTF-8 continuation bytes: summed over a text's ids, the
+        text's characters; the denominator of bits per character (None without
+        `token_bytes`)."""
+        pieces = self.token_bytes()
+        return None if pieces is None else np.array(
+            [sum((b & 0xC0) != 0x80 for b in p) for p in pieces], np.int64)
 
     # ----------------------------------------------------------- Python API
     def check_model(self, model, where="model"):

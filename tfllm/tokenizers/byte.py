@@ -4,7 +4,6 @@ Ids: 0-4 special tokens, 5..5+k-1 control tokens, then byte b has id 5 + k + b,
 so `vocabulary_size == 261 + k`.
 """
 
-import numpy as np
 import tensorflow as tf
 
 from tfllm.tokenizers import base
@@ -50,9 +49,8 @@ class ByteTokenizer(base.Tokenizer):
             return list(self.special_token_ids)[token_id]
         return bytes([token_id - self.num_reserved_ids])
 
-    def token_byte_lengths(self):
-        return np.concatenate([np.zeros(self.num_reserved_ids, np.int64),
-                               np.ones(256, np.int64)])
+    def token_bytes(self):
+        return [b""] * self.num_reserved_ids + [bytes([b]) for b in range(256)]
 
     def _encode_batch(self, strings):
         offset = self.num_reserved_ids

@@ -12,7 +12,6 @@ import os
 import re
 import uuid
 
-import numpy as np
 from absl import logging
 import sentencepiece as spm
 import tensorflow as tf
@@ -154,14 +153,15 @@ class SentencePieceTokenizer(base.Tokenizer):
     def id_to_token(self, token_id):
         return self._sp.id_to_piece(token_id)
 
-    def token_byte_lengths(self):
-        lengths = np.zeros(self.vocabulary_size, np.int64)
+    def token_bytes(self):
+        pieces = [b""] * self.vocabulary_size
         for i in range(self.num_reserved_ids, self.vocabulary_size):
-            if self._sp.is_byte(i):
-                lengths[i] = 1
+            piece = self._sp.id_to_piece(i)
+            if self._sp.is_byte(i):  # byte fallback: "<0xE2>"
+                pieces[i] = bytes([int(piece[1:-1], 16)])
             elif not (self._sp.is_control(i) or self._sp.is_unknown(i)):
-                lengths[i] = len(self._sp.id_to_piece(i).replace(META, " ").encode())
-        return lengths
+                pieces[i] = piece.replace(META, " ").encode()
+        return pieces
 
     def _encode_batch(self, strings):
         # Through the in-graph op: the sentencepiece package bundled in
