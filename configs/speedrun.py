@@ -55,6 +55,7 @@ LADDER = (
     # The search at the demanding target: each a 177.6 s budget (docs/results/speedrun_5x.md).
     ("muon", "bpe_bf16", {"optimizer.kind": "muon"}),
     ("bf16_batch8", "bpe_bf16", {"training.batch_size": 8}),
+    ("bf16_batch8_lr2e3", "bf16_batch8", {"schedule.peak_learning_rate": 2e-3}),
     # The recipe configs/lm_small.py had before the speedrun, for comparison.
     ("lm_small_before", "width128", {"tokenizer.vocabulary_size": 2048,
                                      "schedule.peak_learning_rate": 2e-3,

@@ -61,11 +61,11 @@ def test_training_replaces_only_the_named_fields(common):
 
 
 def test_optimizer_and_schedule(common):
-    assert common.optimizer(beta_2=0.95) == {"weight_decay": 0.01, "beta_1": 0.9,
-                                             "beta_2": 0.95, "epsilon": 1e-8}
+    assert common.optimizer(beta_2=0.95) == {"kind": "adamw", "weight_decay": 0.01,
+                                             "beta_1": 0.9, "beta_2": 0.95, "epsilon": 1e-8}
     assert common.schedule(peak_learning_rate=3e-4, warmup_steps=20) == {
         "peak_learning_rate": 3e-4, "warmup_steps": 20, "decay": "cosine", "decay_steps": 0,
-        "final_fraction": 0.1}
+        "final_fraction": 0.1, "cooldown_fraction": 0.2}
 
 
 def test_unknown_or_mistyped_fields_fail(common):
