@@ -56,6 +56,7 @@ LADDER = (
     ("muon", "bpe_bf16", {"optimizer.kind": "muon"}),
     ("bf16_batch8", "bpe_bf16", {"training.batch_size": 8}),
     ("bf16_batch8_lr2e3", "bf16_batch8", {"schedule.peak_learning_rate": 2e-3}),
+    ("bf16_batch8_lr3e3", "bf16_batch8_lr2e3", {"schedule.peak_learning_rate": 3e-3}),
     # The recipe configs/lm_small.py had before the speedrun, for comparison.
     ("lm_small_before", "width128", {"tokenizer.vocabulary_size": 2048,
                                      "schedule.peak_learning_rate": 2e-3,
