@@ -128,6 +128,8 @@ class SentencePieceTokenizer(base.Tokenizer):
                 raise ValueError(f"vocabulary_size {vocabulary_size} is too small for this "
                                  f"corpus: it needs at least {needed.group(1)} (a piece for "
                                  f"every distinct character, plus the special "
+                                 f"pieces), or set the option character_coverage below 1 "
+                                 f"(e.g. 0.9995: the rarest characters become byte "
                                  f"pieces)") from None
             raise ValueError(f"sentencepiece training with vocabulary_size "
                              f"{vocabulary_size} failed: {message}") from None
