@@ -65,3 +65,26 @@ def test_bfloat16_training_tracks_float32(helpers, tmp_path):
     gap = np.abs(windows16 - windows32)
     assert gap.max() < 0.01 and (gap / windows32).max() < 0.005, (windows32, windows16)
     assert not np.array_equal(loss16, loss32)  # the products really were bfloat16
+
+
+def test_bfloat16_step_clusters_the_glue_and_leaves_the_products_to_onednn(helpers,
+                                                                           tmp_path):
+    """XLA's clustering pass, dumped (--tf_xla_clustering_debug): the bf16 training step
+    has XLA clusters of elementwise ops, and none of its matmuls is in a cluster."""
+    import tensorflow as tf
+    from google.protobuf import text_format
+
+    dump = tmp_path / "graphs"
+    dump.mkdir()
+    helpers.finish(helpers.start(
+        [f"--workdir={tmp_path / 'run'}", "--steps=2", f"--out={tmp_path / 'run.npz'}",
+         "--precision=mixed_bfloat16", "--checkpoint_every=2"],
+        env={"TF_XLA_FLAGS": "--tf_xla_clustering_debug", "TF_DUMP_GRAPH_PREFIX": str(dump)}))
+    clustered, products = [], []
+    for path in dump.glob("mark_for_compilation_annotated*.pbtxt"):
+        graph = text_format.Parse(path.read_text(), tf.compat.v1.GraphDef())
+        nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+        clustered += [n.op for n in nodes if "_XlaCluster" in n.attr]
+        products += [n for n in nodes if n.op in ("MatMul", "BatchMatMulV2", "BatchMatMulV3")]
+    assert {"Mul", "AddV2", "Cast"} <= set(clustered), sorted(set(clustered))
+    assert products and not [n.name for n in products if "_XlaCluster" in n.attr]
