@@ -1,11 +1,12 @@
 """tfllm: build, pretrain and align language models with TensorFlow and Keras 3.
 
-Importing tfllm imports TensorFlow and Keras, and lists the devices, with their
-start-up chatter (oneDNN lines and the CUDA probe's "failed call to cuInit" on machines
-without a GPU, written from C++) sent to /dev/null, and registers every serializable tfllm class (layers, models, the
+Importing tfllm imports TensorFlow and Keras, with their start-up chatter (oneDNN lines,
+written from C++) sent to /dev/null, and registers every serializable tfllm class (layers, models, the
 learning-rate schedule) with Keras, so `keras.saving.load_model` reads tfllm `.keras`
 files after a plain `import tfllm`, as after `import keras_hub`. TF-Agents is only
-imported by `tfllm.rl`, on demand.
+imported by `tfllm.rl`, on demand. It does not start TensorFlow's runtime (no device is
+listed): the runtime reads TF_XLA_FLAGS once, when it starts, and the bfloat16 training
+path sets them first (tfllm.training.compilation).
 """
 
 import os
@@ -26,9 +27,7 @@ def _import_tensorflow_quietly():
     os.dup2(devnull, 2)
     try:
         import keras  # noqa: F401
-        import tensorflow
-
-        tensorflow.config.list_physical_devices()  # the CUDA probe (cuInit) logs here
+        import tensorflow  # noqa: F401
     finally:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)

@@ -53,8 +53,10 @@ def measure(args):
     import keras
 
     from tfllm.objectives import get_objective
-    from tfllm.training import Trainer, make_strategy
+    from tfllm.training import Trainer, make_strategy, resolve_jit_compile
 
+    # Before the strategy starts TensorFlow's runtime, which reads TF_XLA_FLAGS once.
+    resolve_jit_compile("auto", "bfloat16" if args.precision == "mixed_bfloat16" else "float32")
     strategy = make_strategy(args.strategy, num_cpu_devices=args.cpu_devices
                              if args.strategy == "mirrored" else 0)
     trainer = Trainer(

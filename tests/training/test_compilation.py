@@ -67,24 +67,49 @@ def test_bfloat16_training_tracks_float32(helpers, tmp_path):
     assert not np.array_equal(loss16, loss32)  # the products really were bfloat16
 
 
-def test_bfloat16_step_clusters_the_glue_and_leaves_the_products_to_onednn(helpers,
-                                                                           tmp_path):
-    """XLA's clustering pass, dumped (--tf_xla_clustering_debug): the bf16 training step
-    has XLA clusters of elementwise ops, and none of its matmuls is in a cluster."""
+def _clusters(dump):
+    """(ops in XLA clusters, matmul nodes) of the clustering pass's dumped graphs."""
     import tensorflow as tf
     from google.protobuf import text_format
 
-    dump = tmp_path / "graphs"
-    dump.mkdir()
-    helpers.finish(helpers.start(
-        [f"--workdir={tmp_path / 'run'}", "--steps=2", f"--out={tmp_path / 'run.npz'}",
-         "--precision=mixed_bfloat16", "--checkpoint_every=2"],
-        env={"TF_XLA_FLAGS": "--tf_xla_clustering_debug", "TF_DUMP_GRAPH_PREFIX": str(dump)}))
     clustered, products = [], []
     for path in dump.glob("mark_for_compilation_annotated*.pbtxt"):
         graph = text_format.Parse(path.read_text(), tf.compat.v1.GraphDef())
         nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
         clustered += [n.op for n in nodes if "_XlaCluster" in n.attr]
         products += [n for n in nodes if n.op in ("MatMul", "BatchMatMulV2", "BatchMatMulV3")]
+    return clustered, products
+
+
+# XLA's clustering pass, dumped (--tf_xla_clustering_debug).
+DUMP_FLAGS = {"TF_XLA_FLAGS": "--tf_xla_clustering_debug"}
+
+
+def test_bfloat16_step_clusters_the_glue_and_leaves_the_products_to_onednn(helpers,
+                                                                           tmp_path):
+    """The Trainer's bf16 step has XLA clusters of elementwise ops, no matmul in one."""
+    helpers.finish(helpers.start(
+        [f"--workdir={tmp_path / 'run'}", "--steps=2", f"--out={tmp_path / 'run.npz'}",
+         "--precision=mixed_bfloat16", "--checkpoint_every=2"],
+        env={**DUMP_FLAGS, "TF_DUMP_GRAPH_PREFIX": str(tmp_path)}))
+    clustered, products = _clusters(tmp_path)
     assert {"Mul", "AddV2", "Cast"} <= set(clustered), sorted(set(clustered))
+    assert products and not [n.name for n in products if "_XlaCluster" in n.attr]
+
+
+def test_the_pretrain_binary_takes_the_bfloat16_path(repo_root, tmp_path):
+    """tfllm-pretrain sets the flags before TensorFlow's runtime starts (importing tfllm
+    does not start it), so its bf16 step is clustered as the Trainer's."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tfllm.bin.pretrain",
+         f"--config={repo_root / 'configs' / 'lm_tiny.py'}", f"--workdir={tmp_path / 'run'}",
+         "--config.training.steps=2", "--config.training.precision=mixed_bfloat16"],
+        capture_output=True, text=True, timeout=300, cwd=repo_root,
+        env={**os.environ, **DUMP_FLAGS, "TF_DUMP_GRAPH_PREFIX": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    clustered, products = _clusters(tmp_path)
+    assert {"Mul", "AddV2"} <= set(clustered), sorted(set(clustered))
     assert products and not [n.name for n in products if "_XlaCluster" in n.attr]

@@ -75,11 +75,30 @@ def run(main):
                 if not os.path.isfile(path):
                     fail(f"--config: no such file {path!r}")
         try:
-            return FLAGS(argv)
+            args = FLAGS(argv)
         except Exception as e:  # config files run arbitrary code: any error is bad input
             fail(flag_error_message(e, argv))
+        set_compilation_flags(FLAGS["config"].value if "config" in FLAGS else None)
+        return args
 
     app.run(guarded, flags_parser=parse)
+
+
+# The compute dtype of each precision (Keras' policies), known before Keras is asked.
+COMPUTE_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
+
+
+def set_compilation_flags(config):
+    """The TF_XLA_FLAGS of config.training's step (tfllm.training.compilation: the
+    bfloat16 path clusters the ops between oneDNN's products). Set while absl parses the
+    flags: once app.run goes on to main, TensorFlow has read TF_XLA_FLAGS for good
+    (measured: set in main, even before the first graph, they are ignored)."""
+    from tfllm.training.compilation import resolve_jit_compile
+
+    training = (config or {}).get("training") or {}
+    compute_dtype = COMPUTE_DTYPES.get(training.get("precision"))
+    if compute_dtype:  # else setup() names the bad precision
+        resolve_jit_compile(training.get("jit_compile", "auto"), compute_dtype)
 
 
 def one_line(error):
@@ -118,25 +137,18 @@ def fail(message):
 
 
 def setup(config):
-    """Seeds, op determinism, the Keras dtype policy and the step's compilation (before any
-    model is built or graph run)."""
+    """Seeds, op determinism and the Keras dtype policy (before any model is built or
+    graph run)."""
     import keras
     import tensorflow as tf
 
-    from tfllm.training.compilation import resolve_jit_compile
-
+    if config.training.precision not in COMPUTE_DTYPES:
+        raise ValueError(f"config.training.precision={config.training.precision!r}: expected "
+                         f"one of {tuple(COMPUTE_DTYPES)}")
+    keras.mixed_precision.set_dtype_policy(config.training.precision)
     keras.utils.set_random_seed(config.training.seed)
     if config.training.get("deterministic", False):
         tf.config.experimental.enable_op_determinism()
-    policies = ("float32", "mixed_bfloat16", "mixed_float16")
-    if config.training.precision not in policies:
-        raise ValueError(f"config.training.precision={config.training.precision!r}: expected "
-                         f"one of {policies}")
-    keras.mixed_precision.set_dtype_policy(config.training.precision)
-    # Before any graph runs (TensorFlow reads TF_XLA_FLAGS once): the Trainer's
-    # jit_compile="auto" then finds the bfloat16 path (tfllm.training.compilation).
-    resolve_jit_compile(config.training.get("jit_compile", "auto"),
-                        keras.mixed_precision.dtype_policy().compute_dtype)
 
 
 def make_strategy(config):

@@ -3,8 +3,9 @@
 Some native libraries log without heeding TF_CPP_MIN_LOG_LEVEL or Python's logging:
 tensorflow-text's copy of sentencepiece writes `normalizer.cc(51) LOG(INFO)
 precompiled_charsmap is empty` for every model without a normalization table (ours use
-identity normalization), and oneDNN writes an ERROR line about DT_BOOL on the first
-boolean op it considers. The binaries route file descriptor 2 through a pipe and drop
+identity normalization), oneDNN writes an ERROR line about DT_BOOL (or DT_INT32, DT_INT64)
+on the first such op it considers, and the CUDA probe an ERROR line "failed call to cuInit" on
+machines without a GPU when the runtime starts. The binaries route file descriptor 2 through a pipe and drop
 exactly those lines; everything else (progress bars, tracebacks, other native errors)
 passes through unchanged.
 """
@@ -17,8 +18,9 @@ import threading
 
 NOISE = (
     re.compile(rb"normalizer\.cc\(\d+\) LOG\(INFO\) precompiled_charsmap is empty"),
-    re.compile(rb"E\d{4} [\d:. ]+\d+ util\.cc:\d+\] oneDNN supports DT_BOOL only on "
+    re.compile(rb"E\d{4} [\d:. ]+\d+ util\.cc:\d+\] oneDNN supports DT_[A-Z0-9]+ only on "
                rb"platforms with AVX-512"),
+    re.compile(rb"E\d{4} [\d:. ]+\d+ cuda_platform\.cc:\d+\] failed call to cuInit"),
 )
 
 
