@@ -1,4 +1,5 @@
-"""Shared pytest setup: quiet TensorFlow, deterministic seeds, the repository root."""
+"""Shared pytest setup: quiet TensorFlow, deterministic seeds, the repository root, a tiny
+trained preset."""
 
 import os
 import pathlib
@@ -51,3 +52,27 @@ def _seed():
 @pytest.fixture
 def repo_root():
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def trained_preset(tmp_path_factory):
+    """configs/lm_tiny.py trained for 3 steps by tfllm-pretrain and exported
+    (tfllm.experiment.export_preset) as the trained preset "tiny_trained" of a presets
+    folder of its own. Fields: workdir, presets_dir, name, directory (the preset's)."""
+    import shlex
+    import subprocess
+    import types
+
+    from tfllm.experiment import export_preset
+
+    root = tmp_path_factory.mktemp("trained_preset")
+    workdir, presets_dir, name = str(root / "workdir"), str(root / "presets"), "tiny_trained"
+    os.makedirs(presets_dir)
+    train = [sys.executable, "-m", "tfllm.bin.pretrain", "--config=configs/lm_tiny.py",
+             f"--workdir={workdir}", "--config.training.steps=3", "--config.data.max_files=20",
+             "--config.training.num_samples=0", "--config.training.progress=False"]
+    done = subprocess.run(train, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    export_preset(workdir, name, presets_dir, shlex.join(train))
+    return types.SimpleNamespace(workdir=workdir, presets_dir=presets_dir, name=name,
+                                 directory=os.path.join(presets_dir, name))

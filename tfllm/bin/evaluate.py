@@ -22,7 +22,8 @@ LM of config.evaluation.reference_workdir, default config.init_from) or "prefere
 DPO / IPO workdir: the implicit reward's pairwise accuracy and margin on every pair of
 config.data.test_file, against the same reference). TensorBoard gets the
 metrics in the run <workdir>/tensorboard/eval, below the training run, so the hparams
-dashboard shows them beside the run's hyperparameters.
+dashboard shows them beside the run's hyperparameters. A reference workdir may be
+preset:<name>, a trained preset (tfllm.models.presets).
 """
 
 import os
@@ -67,7 +68,8 @@ def evaluate_classification(config, model, tokenizer, workdir):
 
 def reference_model(config, tokenizer, mode):
     """The reference LM of config.evaluation.reference_workdir, else config.init_from."""
-    workdir = config.evaluation.get("reference_workdir") or config.get("init_from")
+    workdir = experiment.resolve_workdir(config.evaluation.get("reference_workdir")
+                                         or config.get("init_from"))
     if not workdir:
         raise ValueError(f"{mode} evaluation: set config.evaluation.reference_workdir (or "
                          "config.init_from) to the reference LM's workdir")
@@ -131,7 +133,8 @@ def main(argv):
     elif mode == "phf":
         from tfllm.evaluation import phf
 
-        reference_workdir = config.evaluation.get("reference_workdir", "")
+        reference_workdir = experiment.resolve_workdir(
+            config.evaluation.get("reference_workdir", ""))
         reference = experiment.load_model(reference_workdir) if reference_workdir else None
         metrics = phf.evaluate(config, model, tokenizer, FLAGS.workdir, reference=reference)
     elif mode == "classification":

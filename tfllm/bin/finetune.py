@@ -35,9 +35,10 @@
     tfllm-finetune --config=configs/ilql_sentiment.py --workdir=runs/ilql_sentiment \
         --init_workdir=runs/rl_sentiment_lm
 
-With --init_workdir (or config.init_from) the tokenizer and model (weights included)
-come from that workdir; without it the tokenizer is trained on the training texts and the
-model is new (config.model). --train_file/--eval_file override config.data.train_file/test_file.
+With --init_workdir (or config.init_from; preset:<name> for a trained preset) the
+tokenizer and model (weights included) come from that workdir; without it the tokenizer
+is trained on the training texts and the model is new (config.model).
+--train_file/--eval_file override config.data.train_file/test_file.
 Rerunning with the same --workdir resumes.
 """
 
@@ -50,7 +51,7 @@ from tfllm.bin import common
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("init_workdir", None, "workdir to start from (tokenizer, model.json, "
-                    "checkpoints); default: a new model and tokenizer")
+                    "checkpoints) or preset:<name>; default: a new model and tokenizer")
 flags.DEFINE_string("train_file", None, "training data (chat: prompt/response JSONL; "
                     "seq2seq: TSV or source/target JSONL; preference: prompt/chosen/"
                     "rejected JSONL; classification: text<TAB>label TSV or text/label JSONL; "
@@ -59,8 +60,8 @@ flags.DEFINE_string("eval_file", None, "evaluation data, same format")
 
 
 def init_workdir(config):
-    """--init_workdir, else config.init_from ("" if neither)."""
-    return FLAGS.init_workdir or config.get("init_from", "")
+    """--init_workdir, else config.init_from ("" if neither; preset:<name> resolved)."""
+    return experiment.resolve_workdir(FLAGS.init_workdir or config.get("init_from", ""))
 
 
 def data_file(config, split):

@@ -4,8 +4,9 @@
         [--config.training.steps=100 ...]
 
 Rerunning the same command with the same --workdir resumes from the newest checkpoint.
-With config.init_from (a workdir) training starts from that run's tokenizer and weights
-instead of a new model: continued pretraining, e.g. MLE then conditional training.
+With config.init_from (a workdir, or preset:<name> for a trained preset) training starts
+from that run's tokenizer and weights instead of a new model: continued pretraining, e.g.
+MLE then conditional training.
 """
 
 import os
@@ -20,10 +21,10 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     config = FLAGS.config
+    start = experiment.resolve_workdir(config.get("init_from", ""))
     common.setup(config)
     strategy = common.make_strategy(config)
     os.makedirs(FLAGS.workdir, exist_ok=True)
-    start = config.get("init_from", "")
     tokenizer = experiment.tokenizer_for(config, FLAGS.workdir, init_workdir=start)
     train_data = experiment.lm_dataset(config, tokenizer, "train", repeat=True)
     eval_data = experiment.lm_dataset(config, tokenizer, "validation", repeat=False)

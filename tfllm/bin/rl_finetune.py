@@ -3,6 +3,7 @@ GRPO, RLOO or Q-learning).
 
     tfllm-rl-finetune --config=configs/rl_sentiment.py --workdir=runs/rl_sentiment
         --config.init_from=runs/rl_sentiment_lm [--config.agent.name=reinforce ...]
+    ... --config.init_from=preset:<name>                 # a trained preset's LM
     ... --config.agent.name=grpo --config.agent.group_size=8   # or rloo
     ... --config.agent.name=q [--config.agent.target=hard --config.agent.epsilon=0.1]
 
@@ -177,10 +178,12 @@ def finetune(config, workdir):
     from tfllm.training.checkpoints import Checkpointer, model_trackables
 
     common.setup(config)
-    if not config.init_from:
-        raise ValueError("config.init_from: give the workdir of a pretrained LM")
-    tokenizer = Tokenizer.load(os.path.join(config.init_from, "tokenizer"))
-    model = with_value_head(experiment.load_model(config.init_from))
+    lm_workdir = experiment.resolve_workdir(config.init_from)
+    if not lm_workdir:
+        raise ValueError("config.init_from: give the workdir of a pretrained LM (or "
+                         "preset:<name>)")
+    tokenizer = Tokenizer.load(os.path.join(lm_workdir, experiment.TOKENIZER_DIR))
+    model = with_value_head(experiment.load_model(lm_workdir))
     reward = experiment.reward_fn(config, tokenizer)
     seed = config.training.seed
     train_env = experiment.environment(config, tokenizer, "train", reward, seed)

@@ -5,13 +5,14 @@
 
 Pairs come from config.pairs.file (JSONL {prompt, chosen, rejected}; held-out pairs from
 config.pairs.validation_file or the last validation_fraction of the file), or, without a
-file, are sampled from the LM in config.pairs.sample_from and labelled by the scorer
-config.pairs.scorer (config.pairs.include_prompt: score prompt + continuation). Pairs
+file, are sampled from the LM in config.pairs.sample_from (a workdir or preset:<name>)
+and labelled by the scorer config.pairs.scorer (config.pairs.include_prompt: score
+prompt + continuation). Pairs
 whose rewards differ by config.pairs.min_margin or less are dropped (near-ties of a
 continuous scorer), in a file too when its records carry chosen_reward/rejected_reward
 (as the pairs files written here do). The model is a
-RewardModel whose DecoderLM backbone starts from config.init_from (an LM workdir) or is
-built from config.model. Writes
+RewardModel whose DecoderLM backbone starts from config.init_from (an LM workdir or
+preset:<name>) or is built from config.model. Writes
 <workdir>/reward_model.keras, <workdir>/tokenizer/ (together: `reward_model` scorer and
 `tfllm.rl.rewards.reward_fn_from_workdir`), pairs_{train,validation}.jsonl and
 eval/metrics.json with the held-out pairwise accuracy.
@@ -56,7 +57,8 @@ def load_pairs(config, workdir):
                          "LM workdir)")
     from tfllm.feedback import get_scorer
 
-    model, tokenizer = experiment.load_model_and_tokenizer(pairs.sample_from)
+    model, tokenizer = experiment.load_model_and_tokenizer(
+        experiment.resolve_workdir(pairs.sample_from))
     scorer = get_scorer(pairs.scorer, **dict(pairs.scorer_options))
     out = []
     for split, count in (("train", pairs.num_prompts), ("validation", pairs.num_validation)):
@@ -91,6 +93,7 @@ def held_out_metrics(model, dataset):
 
 def main(argv):
     config = FLAGS.config
+    start = experiment.resolve_workdir(config.init_from)
     common.setup(config)
     strategy = common.make_strategy(config)
     workdir = FLAGS.workdir
@@ -104,7 +107,7 @@ def main(argv):
     train_pairs, validation_pairs = load_pairs(config, workdir)
     preferences.write_pairs(os.path.join(workdir, "pairs_train.jsonl"), train_pairs)
     preferences.write_pairs(os.path.join(workdir, "pairs_validation.jsonl"), validation_pairs)
-    tokenizer = experiment.tokenizer_for(config, workdir, init_workdir=config.init_from)
+    tokenizer = experiment.tokenizer_for(config, workdir, init_workdir=start)
     length, batch = int(config.data.sequence_length), int(config.training.batch_size)
     train_data = make_preference_dataset(train_pairs, tokenizer, length, batch, repeat=True,
                                          drop_remainder=True, seed=config.training.seed)
@@ -115,9 +118,9 @@ def main(argv):
         if len(validation_pairs) >= batch else None
 
     def build():
-        backbone = (experiment.load_model(config.init_from) if config.init_from
+        backbone = (experiment.load_model(start) if start
                     else experiment.build_model(config, tokenizer.vocabulary_size))
-        tokenizer.check_model(backbone, config.init_from or workdir)
+        tokenizer.check_model(backbone, start or workdir)
         return RewardModel(backbone)
 
     objective = get_objective(config.objective.name, **dict(config.objective.options))

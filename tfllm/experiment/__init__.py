@@ -8,7 +8,9 @@ and the workdir's metadata. One job per module:
     datasets   lm_dataset, corpus_dataset, classification_dataset, seq2seq_dataset,
                seq2seq_eval_pairs, chat_dataset, preference_dataset, scored_text_dataset,
                finetune_datasets (by data.kind)
-    model      build_model, load_model, load_model_and_tokenizer, start_model
+    model      build_model, model_from_json, load_model, load_model_and_tokenizer,
+               start_model
+    presets    resolve_workdir (`preset:<name>` -> its folder), export_preset
     trainer    make_trainer, sample_fn, scorer_for
     rl         reward_fn, environment, HeldOutEvaluation
 """
@@ -21,18 +23,20 @@ from tfllm.experiment.datasets import (FINETUNE_KINDS, chat_dataset, class_names
                                        scored_text_dataset, seq2seq_dataset,
                                        seq2seq_eval_pairs)
 from tfllm.experiment.model import (MODEL_FILE, build_model, load_model,
-                                    load_model_and_tokenizer, read_json, start_model,
-                                    wants_ilql)
+                                    load_model_and_tokenizer, model_from_json, read_json,
+                                    start_model, wants_ilql)
+from tfllm.experiment.presets import PRESET_PREFIX, export_preset, resolve_workdir
 from tfllm.experiment.rl import HeldOutEvaluation, environment, reward_fn
 from tfllm.experiment.tokenizer import TOKENIZER_DIR, tokenizer_for
 from tfllm.experiment.trainer import flat_config, make_trainer, sample_fn, scorer_for
 
 __all__ = [
-    "FINETUNE_KINDS", "HeldOutEvaluation", "MODEL_FILE", "TOKENIZER_DIR", "build_model", "chat_dataset",
-    "class_names", "classification_dataset", "corpus_dataset", "corpus_documents",
-    "corpus_texts", "environment", "finetune_datasets", "flat_config", "lm_dataset",
-    "load_model", "load_model_and_tokenizer", "make_trainer", "preference_dataset",
-    "read_json", "reward_fn", "sample_fn", "scored_documents", "scored_text_dataset",
-    "scorer_for", "seq2seq_dataset", "seq2seq_eval_pairs", "seq2seq_pairs", "start_model",
-    "tokenizer_for", "wants_ilql",
+    "FINETUNE_KINDS", "HeldOutEvaluation", "MODEL_FILE", "PRESET_PREFIX", "TOKENIZER_DIR",
+    "build_model", "chat_dataset", "class_names", "classification_dataset",
+    "corpus_dataset", "corpus_documents", "corpus_texts", "environment", "export_preset",
+    "finetune_datasets", "flat_config", "lm_dataset", "load_model",
+    "load_model_and_tokenizer", "make_trainer", "model_from_json", "preference_dataset",
+    "read_json", "resolve_workdir", "reward_fn", "sample_fn", "scored_documents",
+    "scored_text_dataset", "scorer_for", "seq2seq_dataset", "seq2seq_eval_pairs",
+    "seq2seq_pairs", "start_model", "tokenizer_for", "wants_ilql",
 ]

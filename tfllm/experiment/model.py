@@ -44,16 +44,21 @@ def build_model(config, vocabulary_size):
                      "'encoder_classifier'")
 
 
-def load_model(workdir):
-    """Rebuilds the model from `<workdir>/model.json` and restores the newest checkpoint."""
+def model_from_json(workdir):
+    """The model `<workdir>/model.json` describes, with new (untrained) weights."""
     import keras
 
-    from tfllm.training import restore_model
-
     spec = read_json(os.path.join(workdir, MODEL_FILE))
-    model = keras.saving.deserialize_keras_object(
+    return keras.saving.deserialize_keras_object(
         {"class_name": spec["class"], "config": spec["config"], "module": None,
          "registered_name": f"tfllm>{spec['class']}"})
+
+
+def load_model(workdir):
+    """Rebuilds the model from `<workdir>/model.json` and restores the newest checkpoint."""
+    from tfllm.training import restore_model
+
+    model = model_from_json(workdir)
     restore_model(os.path.join(workdir, "checkpoints"), model)
     return model
 

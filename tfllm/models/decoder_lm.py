@@ -7,7 +7,7 @@ from keras import ops
 from tfllm.layers import (TokenEmbedding, TransformerStack, ValueHead, clone_initializer,
                           transformer_initializers)
 from tfllm.models.inputs import unpack
-from tfllm.models.presets import DECODER_PRESETS
+from tfllm.models.presets import DECODER_PRESETS, trained_preset_dir
 
 INPUT_KEYS = ("token_ids", "padding_mask", "preference")
 
@@ -87,10 +87,22 @@ class DecoderLM(keras.Model):
 
     @classmethod
     def from_preset(cls, name, **overrides):
-        """A new (untrained) model with the architecture of preset `name`."""
-        if name not in DECODER_PRESETS:
-            raise ValueError(f"unknown preset {name!r}; expected one of {sorted(DECODER_PRESETS)}")
-        return cls(**{**DECODER_PRESETS[name], **overrides})
+        """A new (untrained) model with the architecture of `DECODER_PRESETS[name]` and
+        `overrides`, or the trained model of a trained preset (`tfllm.models.presets`:
+        its weights restored, no overrides); its tokenizer is `Tokenizer.from_preset`."""
+        if name in DECODER_PRESETS:
+            return cls(**{**DECODER_PRESETS[name], **overrides})
+        directory = trained_preset_dir(name)
+        if overrides:
+            raise ValueError(f"trained preset {name!r} takes no overrides, got "
+                             f"{sorted(overrides)}")
+        from tfllm.experiment import load_model  # a trained preset is a workdir
+
+        model = load_model(directory)
+        if not isinstance(model, cls):
+            raise ValueError(f"trained preset {name!r} holds a {type(model).__name__}, not "
+                             f"a {cls.__name__}")
+        return model
 
     def build(self, input_shape=None):
         shape = (None, None, self.hidden_dim)

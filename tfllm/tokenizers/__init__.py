@@ -1,8 +1,9 @@
 """tfllm.tokenizers: train and load tokenizers with atomic special and control tokens.
 
 `Tokenizer.train(texts_or_files, vocabulary_size, kind="sentencepiece" | "wordpiece" |
-"byte", control_tokens=(...), **options)`, `Tokenizer.load(path)`; see `base` for the
-id layout shared by every kind.
+"byte", control_tokens=(...), **options)`, `Tokenizer.load(path)`,
+`Tokenizer.from_preset(name)` (a trained preset's); see `base` for the id layout shared
+by every kind.
 """
 
 from tfllm.tokenizers.base import SPECIAL_TOKENS, Tokenizer

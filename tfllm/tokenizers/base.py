@@ -62,7 +62,8 @@ def check_control_tokens(control_tokens):
 class Tokenizer(tf.Module):
     """A trained tokenizer with atomic special/control tokens and in-graph encode/decode.
 
-    Build one with `Tokenizer.train(...)` or `Tokenizer.load(directory)`.
+    Build one with `Tokenizer.train(...)`, `Tokenizer.load(directory)` or
+    `Tokenizer.from_preset(name)` (a trained preset's).
 
     Args:
         control_tokens: user control tokens, e.g. ("<|good|>", "<|bad|>").
@@ -126,6 +127,14 @@ class Tokenizer(tf.Module):
             raise ValueError(f"{config_path}: format_version "
                              f"{config.get('format_version')!r}, expected {FORMAT_VERSION}")
         return registry.KINDS[kind].load_from(path, config)
+
+    @staticmethod
+    def from_preset(name):
+        """The tokenizer of trained preset `name` (`tfllm.models.presets`), the one of
+        `DecoderLM.from_preset(name)`."""
+        from tfllm.models.presets import trained_preset_dir
+
+        return Tokenizer.load(os.path.join(trained_preset_dir(name), "tokenizer"))
 
     def save(self, path):
         """Saves into directory `path` (created; files written atomically)."""
