@@ -32,6 +32,9 @@ def test_evaluate_writes_the_capability_measures(tmp_path, capsys):
     assert 0 < metrics["characters"] <= metrics["bytes"]
     assert metrics["bits_per_character"] == pytest.approx(
         metrics["bits_per_byte"] * metrics["bytes"] / metrics["characters"])
+    with open(os.path.join(workdir, "eval", "samples.json")) as f:
+        texts = json.load(f)
+    assert {group: len(t) for group, t in texts.items()} == {"unconditional": 2, "prompted": 3}
     for group, samples in (("unconditional", 2), ("prompted", 3)):
         assert {f"{group}/{key}" for key in CODE_MEASURES} <= set(metrics)
         empty = metrics[f"{group}/empty_samples"]

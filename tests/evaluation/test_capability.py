@@ -38,7 +38,10 @@ def test_code_measures_of_fixed_continuations(monkeypatch):
     tokenizer = ByteTokenizer()
     model = DecoderLM.from_preset("tiny", vocabulary_size=tokenizer.vocabulary_size,
                                   max_sequence_length=160)
-    metrics = capability.evaluate(_config(num_samples=3, num_prompts=3), model, tokenizer)
+    metrics, samples = capability.evaluate(_config(num_samples=3, num_prompts=3), model,
+                                           tokenizer)
+    assert samples["unconditional"] == ["x = 1\n", "y = (\n", "z"]
+    assert samples["prompted"][1] == calls[1][0][1]  # the prompt: its continuation was empty
     for group in ("unconditional", "prompted"):
         assert metrics[f"{group}/parse_share"] == pytest.approx(1 / 3)
         assert metrics[f"{group}/tokenizing_line_share"] == pytest.approx(1 / 3)

@@ -7,7 +7,7 @@ evaluation: "lm" (tfllm.evaluation.capability.evaluate: perplexity, token accura
 per byte and per character on config.evaluation.split; on a Python code corpus also the
 share of unconditional samples and of held-out functions' continuations that parse, the
 share of their lines that tokenize and the empty samples, config.evaluation.num_samples /
-num_prompts / max_new_tokens of each), "seq2seq"
+num_prompts / max_new_tokens of each; the samples go to <workdir>/eval/samples.json), "seq2seq"
 (tfllm.evaluation.seq2seq.evaluate: BLEU and ROUGE-L of the test pairs decoded by each
 of config.evaluation.samplers beside config.evaluation.baseline, and the teacher-forced
 NLL with true and with shuffled sources), "classification" (accuracy, macro/micro
@@ -121,7 +121,9 @@ def main(argv):
     if mode == "lm":
         from tfllm.evaluation import capability
 
-        metrics = capability.evaluate(config, model, tokenizer)
+        metrics, samples = capability.evaluate(config, model, tokenizer)
+        if samples:
+            common.write_json(os.path.join(FLAGS.workdir, "eval", "samples.json"), samples)
     elif mode == "seq2seq":
         from tfllm.evaluation import seq2seq
 

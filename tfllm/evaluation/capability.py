@@ -9,7 +9,8 @@
   empty_samples, empty_share, no_e9_share, bad_line_share and lines/<code>.
 
 `evaluate(config, model, tokenizer)` is mode "lm": `split_metrics` of
-config.evaluation.split and, on a code corpus, `<group>/<measure>` of the samples.
+config.evaluation.split and, on a code corpus, `<group>/<measure>` of the samples (which
+it returns beside the metrics, for tfllm-evaluate to write).
 """
 
 import ast
@@ -129,13 +130,14 @@ def sample_groups(model, tokenizer, groups, **options):
 
 
 def evaluate(config, model, tokenizer):
-    """tfllm-evaluate's mode "lm": `split_metrics` of config.evaluation.split and, on a
-    Python code corpus, `python_metrics` of each sample group as `<group>/<measure>`
-    (top-p sampling at config.evaluation.temperature, top_p and seed)."""
+    """(metrics, samples) of tfllm-evaluate's mode "lm": `split_metrics` of
+    config.evaluation.split and, on a Python code corpus, `python_metrics` of each sample
+    group as `<group>/<measure>` (top-p sampling at config.evaluation.temperature, top_p
+    and seed); samples: {group: prompt + continuation texts} ({} off a code corpus)."""
     e = config.evaluation
     metrics = split_metrics(config, model, tokenizer, e.get("split", "validation"))
     if not is_code_corpus(config):
-        return metrics
+        return metrics, {}
     groups = prompt_groups(config, tokenizer, model.max_sequence_length)
     settings = {key: e.get(key, DEFAULTS[key]) for key in ("temperature", "top_p", "seed")}
     texts = sample_groups(model, tokenizer, groups, sampler="top_p",
@@ -144,4 +146,4 @@ def evaluate(config, model, tokenizer):
     for name, (prompts, _) in groups.items():
         for key, value in python_metrics(texts[name], prompts).items():
             metrics[f"{name}/{key}"] = value
-    return metrics
+    return metrics, texts
