@@ -4,8 +4,7 @@ import json
 import os
 
 from tfllm.experiment.tokenizer import TOKENIZER_DIR
-
-MODEL_FILE = "model.json"
+from tfllm.models.restore import MODEL_FILE, load_model, model_from_spec  # noqa: F401
 
 
 def read_json(path):
@@ -46,21 +45,7 @@ def build_model(config, vocabulary_size):
 
 def model_from_json(workdir):
     """The model `<workdir>/model.json` describes, with new (untrained) weights."""
-    import keras
-
-    spec = read_json(os.path.join(workdir, MODEL_FILE))
-    return keras.saving.deserialize_keras_object(
-        {"class_name": spec["class"], "config": spec["config"], "module": None,
-         "registered_name": f"tfllm>{spec['class']}"})
-
-
-def load_model(workdir):
-    """Rebuilds the model from `<workdir>/model.json` and restores the newest checkpoint."""
-    from tfllm.training import restore_model
-
-    model = model_from_json(workdir)
-    restore_model(os.path.join(workdir, "checkpoints"), model)
-    return model
+    return model_from_spec(read_json(os.path.join(workdir, MODEL_FILE)))
 
 
 def load_model_and_tokenizer(workdir):

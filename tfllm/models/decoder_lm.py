@@ -96,7 +96,7 @@ class DecoderLM(keras.Model):
         if overrides:
             raise ValueError(f"trained preset {name!r} takes no overrides, got "
                              f"{sorted(overrides)}")
-        from tfllm.experiment import load_model  # a trained preset is a workdir
+        from tfllm.models.restore import load_model  # a trained preset is a workdir
 
         model = load_model(directory)
         if not isinstance(model, cls):
