@@ -24,8 +24,6 @@ SLOW_FILES = (
     "tests/bin/test_binaries.py",
     "tests/rl/test_rl_finetune.py",
     "tests/training/test_distributed.py",
-    "tests/bin/test_preset_start.py",
-    "tests/training/test_compilation.py",
     "tests/rl/test_train_reward.py",
     "tests/apps/test_app_experiments.py",
     "tests/tools/test_speedrun.py",
@@ -34,9 +32,6 @@ SLOW_FILES = (
     "tests/evaluation/test_phf.py",
     "tests/rl/test_q_agent.py",
     "tests/bin/test_app_modes.py",
-    "tests/models/test_trained_presets.py",
-    "tests/tools/test_export_preset.py",
-    "tests/bin/test_evaluate_lm.py",
 )
 
 
