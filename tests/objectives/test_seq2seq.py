@@ -1,4 +1,5 @@
-"""Seq2seq cross-entropy: label smoothing against Keras, scheduled sampling, decay, training."""
+"""Seq2seq cross-entropy: label smoothing against Keras, scheduled sampling, decay, training,
+resume."""
 
 import keras
 import numpy as np
@@ -6,7 +7,9 @@ import pytest
 import tensorflow as tf
 
 from tfllm.models import Seq2SeqTransformer
+from tests.training.conftest import scalars
 from tfllm.objectives import get_objective
+from tfllm.training import Trainer, make_optimizer
 
 VOCAB = 7
 
@@ -108,6 +111,37 @@ def test_scheduled_sampling_trains_a_real_model_in_tf_function():
 
     losses = [float(step()[0]) for _ in range(30)]
     assert all(np.isfinite(losses)) and losses[-1] < 0.6 * losses[0], losses
+
+
+def scheduled_sampling_run(workdir, steps):
+    """`steps` Trainer steps (constant learning rate) of a ratio decaying 1.0 -> 0.0 over 8
+    steps, checkpointed into `workdir`; returns the final weights."""
+    def model_fn():
+        keras.utils.set_random_seed(0)
+        return Seq2SeqTransformer(VOCAB, 1, 1, 2, 16, 32, 8)
+
+    data = tf.data.Dataset.from_tensors(make_batch(rows=4, length=6, seed=2)).repeat()
+    objective = get_objective("seq2seq", teacher_forcing_ratio=1.0,
+                              final_teacher_forcing_ratio=0.0, decay_steps=8, seed=1)
+    trainer = Trainer(model_fn, objective, data, lambda: make_optimizer(0.01, 0.0),
+                      total_steps=steps, workdir=str(workdir), log_every=1, progress=False)
+    trainer.train()
+    return trainer.model.get_weights()
+
+
+def test_a_resumed_run_continues_the_ratio_where_it_stopped(tmp_path):
+    """A run stopped after 3 of 6 steps and started again from its checkpoint by fresh
+    objects logs the ratios and ends with the weights of an uninterrupted run."""
+    uninterrupted = scheduled_sampling_run(tmp_path / "whole", 6)
+    scheduled_sampling_run(tmp_path / "parts", 3)
+    resumed = scheduled_sampling_run(tmp_path / "parts", 6)
+    ratios = scalars(str(tmp_path / "parts" / "tensorboard"), "train/teacher_forcing_ratio")
+    assert ratios == scalars(str(tmp_path / "whole" / "tensorboard"),
+                             "train/teacher_forcing_ratio")
+    np.testing.assert_allclose([ratios[step] for step in range(1, 7)],
+                               [1.0, 0.875, 0.75, 0.625, 0.5, 0.375])
+    for a, b in zip(resumed, uninterrupted):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_bad_options_and_batches():

@@ -34,7 +34,7 @@ class Seq2SeqCrossEntropy:
 
     The ratio of gold decoder inputs goes linearly from `teacher_forcing_ratio` to
     `final_teacher_forcing_ratio` over `decay_steps` training calls (counted by
-    `self.step`, a tf.Variable a trainer may checkpoint), then stays there.
+    `self.step`, a tf.Variable the Trainer checkpoints), then stays there.
 
     Args:
         label_smoothing: epsilon in [0, 1).

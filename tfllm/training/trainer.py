@@ -3,8 +3,8 @@
 Per step each replica takes a stack of `accumulation_steps` micro-batches, computes the
 averaged gradients in one XLA-compiled function (Keras turns XLA off under strategies;
 this loop compiles the per-replica function itself), all-reduces them, clips by global
-norm and applies the optimizer. Checkpoints hold the model, optimizer, step and RNG
-state; the input position is the step (batches are skipped deterministically on resume).
+norm and applies the optimizer. Checkpoints hold the model, optimizer, step, RNG state
+and the objective's own variables (e.g. a decay schedule's counter); the input position is the step (batches are skipped deterministically on resume).
 """
 
 import math
@@ -43,6 +43,18 @@ def check_rows_fit(model, dataset, name):
             raise ValueError(f"{name}: {key} rows of {shape[1]} tokens exceed the model's "
                              f"max_sequence_length {limit} (shorten the data's sequence "
                              f"length or raise config.model.max_sequence_length)")
+
+
+def objective_state(objective):
+    """{attribute: tf.Variable} of `objective`: the state it carries from step to step (its
+    tf.Variables and the states of its Keras seed generators)."""
+    state = {}
+    for name, value in sorted(getattr(objective, "__dict__", {}).items()):
+        if isinstance(value, keras.random.SeedGenerator):
+            value = value.state.value
+        if isinstance(value, tf.Variable):
+            state[name] = value
+    return state
 
 
 def with_perplexity(values):
@@ -155,7 +167,12 @@ class Trainer:
             os.path.join(workdir, "checkpoints"), self.step, keep_checkpoints,
             checkpoint_every_steps, checkpoint_every_minutes, chief=self.chief,
             worker=strategies.worker_id(self.strategy), **model_trackables(self.model),
-            optimizer=self.optimizer, rng=self.rng) if workdir else None
+            optimizer=self.optimizer, rng=self.rng, **self._objective_trackable()
+        ) if workdir else None
+
+    def _objective_trackable(self):
+        state = objective_state(self.objective)
+        return {"objective": tf.train.Checkpoint(**state)} if state else {}
 
     # ------------------------------------------------------------ compiled parts
     def _accumulate(self, stack):
