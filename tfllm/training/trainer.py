@@ -4,7 +4,8 @@ Per step each replica takes a stack of `accumulation_steps` micro-batches, compu
 averaged gradients in one XLA-compiled function (Keras turns XLA off under strategies;
 this loop compiles the per-replica function itself), all-reduces them, clips by global
 norm and applies the optimizer. Checkpoints hold the model, optimizer, step, RNG state
-and the objective's own variables (e.g. a decay schedule's counter); the input position is the step (batches are skipped deterministically on resume).
+and the objective's own variables (e.g. a decay schedule's counter); the input position
+is the step (batches are skipped deterministically on resume).
 """
 
 import math
