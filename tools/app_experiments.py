@@ -386,7 +386,7 @@ def main(argv):
 if __name__ == "__main__":
     sys.path.insert(0, REPO)
     from tfllm.bin import common as _common
-    _common.define_flags(config_required=False)
+    _common.define_flags(config="optional")
     flags.DEFINE_string("results", "", "also write RESULTS.md and RESULTS.json (no suffix)")
     flags.DEFINE_string("write_chat_data", "", "only write DIR/train.jsonl and DIR/test.jsonl: "
                         "chat SFT records (questions about python_code_to_docstring "

@@ -13,12 +13,13 @@ BIN = os.path.dirname(sys.executable)
 TINY = os.path.join(ROOT, "configs", "lm_tiny.py")
 SEQ2SEQ = os.path.join(ROOT, "configs", "seq2seq_small.py")
 FLAGS = flags.FLAGS
-QUIET = ["--config.training.progress=False"]
+# no progress bar and no end-of-run samples (tests that read samples ask for them)
+QUIET = ["--config.training.progress=False", "--config.training.num_samples=0"]
 PROMPTS = ["hi", "add 2", "x"]  # every row fits in lm_tiny's 32 tokens
 PAIRS_TSV = ("cat\tchat\ndog\tchien\nhouse\tmaison\nred\trouge\nblue\tbleu\n"
              "green\tvert\nwater\teau\nbread\tpain\n")  # source<TAB>target, 8 pairs
 
-common.define_flags(config_required=False)
+common.define_flags(config="optional")
 
 
 def parse(*args):

@@ -32,6 +32,8 @@ def test_help_and_one_line_errors(tmp_path):
                                  f"--workdir={tmp_path}"),
         "bad value": script("tfllm-evaluate", f"--config={TINY}", f"--workdir={tmp_path}",
                             "--config.training.steps=many"),
+        # each binary defines only the flags it reads: tfllm-generate has no strategy
+        "unread flag": script("tfllm-generate", f"--workdir={tmp_path}", "--strategy=mirrored"),
     }
     out = {name: process.communicate(timeout=300) + (process.returncode,)
            for name, process in runs.items()}
@@ -47,7 +49,8 @@ def test_help_and_one_line_errors(tmp_path):
                                       "--config.trainingg.steps (did you mean training?)",
                 "missing config": "tfllm-finetune: error: --config: no such file "
                                   "'configs/no_such_file.py'",
-                "bad value": "tfllm-evaluate: error: flag --config.training.steps=many"}
+                "bad value": "tfllm-evaluate: error: flag --config.training.steps=many",
+                "unread flag": "tfllm-generate: error: Unknown command line flag 'strategy'"}
     for name, (_, stderr, code) in out.items():
         assert code == 1, name
         assert len(stderr.splitlines()) == 1, (name, stderr)
@@ -175,6 +178,23 @@ def test_chat_finetune_masks_the_prompt(pretrained, tmp_path, capsys):
     assert "step 2 (completed)" in capsys.readouterr().out
     assert common.checkpoint_step(workdir) == 2
     assert json.load(open(os.path.join(workdir, "model.json")))["class"] == "DecoderLM"
+
+
+def test_a_chat_run_is_evaluated_on_its_test_file(pretrained, tmp_path):
+    """configs/chat_sft.py's evaluation reads the run's test file: every response, <eos>
+    included (4 + 1 tokens for each of the 8 examples)."""
+    data = str(tmp_path / "chat.jsonl")
+    chat_records(data)
+    workdir = str(tmp_path / "sft")
+    call(finetune.main, f"--config={ROOT}/configs/chat_sft.py", f"--workdir={workdir}",
+         f"--init_workdir={pretrained}", f"--train_file={data}", f"--eval_file={data}",
+         "--config.training.steps=1", "--config.data.sequence_length=32",
+         "--config.training.batch_size=4", *QUIET)
+    call(evaluate.main, f"--workdir={workdir}")
+    with open(os.path.join(workdir, "eval", "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["tokens"] == 8 * (len("ok 0") + 1)
+    assert 0.0 < metrics["loss"] < np.log(256) + 1.0
 
 
 def test_seq2seq_finetune_on_a_tsv(tmp_path, capsys):

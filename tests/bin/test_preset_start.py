@@ -15,8 +15,8 @@ from tfllm.models import DecoderLM
 from tfllm.models.presets import PRESETS_DIR_VARIABLE
 from tfllm.tokenizers import Tokenizer
 
-FROZEN = ["--config.schedule.peak_learning_rate=0.0", "--config.training.steps=1",
-          "--config.training.num_samples=0", *QUIET]  # one step that keeps the weights
+# one step that keeps the weights
+FROZEN = ["--config.schedule.peak_learning_rate=0.0", "--config.training.steps=1", *QUIET]
 
 
 def folder_contents(directory):

@@ -19,28 +19,34 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from tfllm.bin import native_log
-from tfllm.experiment import MODEL_FILE, make_trainer, read_json, sample_fn
+from tfllm import native_log
+from tfllm.experiment import MODEL_FILE, check_training, make_trainer, read_json, sample_fn
 
 FLAGS = flags.FLAGS
 
 
-def define_flags(config_required=True):
-    """--config (ml_collections config file, fields overridable), --workdir, --strategy.
+def define_flags(config="required", strategy=True):
+    """--workdir; --config (ml_collections config file, fields overridable) if `config` is
+    "required" or "optional"; --strategy and --cpu_devices if `strategy` (the binaries
+    that train). A binary defines only the flags it reads.
 
     Nothing here imports TensorFlow: flag errors print one clean line.
     """
-    config_flags.DEFINE_config_file(
-        "config", None, "experiment config file (configs/*.py); override fields with "
-        "--config.section.field=value", lock_config=True)
+    if config not in ("required", "optional", None):
+        raise ValueError(f"config={config!r}: expected 'required', 'optional' or None")
     flags.DEFINE_string("workdir", None, "run directory: checkpoints, TensorBoard, tokenizer",
                         required=True)
-    flags.DEFINE_string("strategy", "one_device", "tf.distribute strategy: one_device, "
-                        "mirrored, multi_worker_mirrored or tpu")
-    flags.DEFINE_integer("cpu_devices", 2, "logical CPU devices for --strategy=mirrored "
-                         "without GPUs")
-    if config_required:
+    if config:
+        config_flags.DEFINE_config_file(
+            "config", None, "experiment config file (configs/*.py); override fields with "
+            "--config.section.field=value", lock_config=True)
+    if config == "required":
         flags.mark_flag_as_required("config")
+    if strategy:
+        flags.DEFINE_string("strategy", "one_device", "tf.distribute strategy: one_device, "
+                            "mirrored, multi_worker_mirrored or tpu")
+        flags.DEFINE_integer("cpu_devices", 2, "logical CPU devices for --strategy=mirrored "
+                             "without GPUs")
 
 
 def run(main):
@@ -138,10 +144,11 @@ def fail(message):
 
 def setup(config):
     """Seeds, op determinism and the Keras dtype policy (before any model is built or
-    graph run)."""
+    graph run); training fields that cannot run are refused first."""
     import keras
     import tensorflow as tf
 
+    check_training(config)
     if config.training.precision not in COMPUTE_DTYPES:
         raise ValueError(f"config.training.precision={config.training.precision!r}: expected "
                          f"one of {tuple(COMPUTE_DTYPES)}")

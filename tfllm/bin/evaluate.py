@@ -166,7 +166,7 @@ def main(argv):
 
 
 def run():
-    common.define_flags(config_required=False)
+    common.define_flags(config="optional", strategy=False)
     common.run(main)
 
 

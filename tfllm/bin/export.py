@@ -53,7 +53,7 @@ def main(argv):
 
 
 def run():
-    common.define_flags(config_required=False)
+    common.define_flags(config=None, strategy=False)
     define_export_flags()
     common.run(main)
 

@@ -104,7 +104,7 @@ def main(argv):
 
 
 def run():
-    common.define_flags(config_required=False)
+    common.define_flags(config=None, strategy=False)
     common.run(main)
 
 

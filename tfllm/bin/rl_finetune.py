@@ -263,7 +263,7 @@ def finetune(config, workdir):
 
 
 def run():
-    common.define_flags()
+    common.define_flags(strategy=False)
     common.run(main)
 
 

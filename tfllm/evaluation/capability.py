@@ -30,10 +30,10 @@ DEFAULT_MAX_NEW_TOKENS = 64
 
 
 def split_metrics(config, model, tokenizer, split):
-    """`evaluate_lm` of `split` as the model trains on it (`experiment.lm_dataset`),
-    config.evaluation.batches batches (0: all), with bits per byte and per character;
-    labels that are control tokens are not counted."""
-    dataset = experiment.lm_dataset(config, tokenizer, split, repeat=False)
+    """`evaluate_lm` of `split` as the model trains on it
+    (`experiment.lm_evaluation_dataset`), config.evaluation.batches batches (0: all), with
+    bits per byte and per character; labels that are control tokens are not counted."""
+    dataset = experiment.lm_evaluation_dataset(config, tokenizer, split)
     return evaluate_lm(model, dataset, config.evaluation.get("batches", 0),
                        tokenizer.token_byte_lengths(), tokenizer.token_character_lengths(),
                        ignored_label_ids=preference.control_token_ids(tokenizer))

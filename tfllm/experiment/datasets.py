@@ -99,14 +99,27 @@ def seq2seq_dataset(config, tokenizer, pairs, train):
     return dataset.map(pad)
 
 
-def chat_dataset(config, tokenizer, path, train):
+def chat_dataset(config, tokenizer, path, train, drop_remainder=True):
     """Prompt-masked LM batches of a {prompt, response} JSONL file."""
     from tfllm.data.prompts import make_chat_dataset
 
     return make_chat_dataset(path, tokenizer, int(config.data.sequence_length),
                              int(config.training.batch_size), shuffle=train, repeat=train,
                              seed=int(config.data.get("shuffle_seed", 0)),
-                             drop_remainder=True)
+                             drop_remainder=drop_remainder)
+
+
+def lm_evaluation_dataset(config, tokenizer, split):
+    """The LM batches an evaluation of `split` reads: for data kind "chat" every example
+    of the JSONL file config.data.<split>_file (loss on the responses), else `lm_dataset`
+    of the corpus split."""
+    if config.data.get("kind") != "chat":
+        return lm_dataset(config, tokenizer, split, repeat=False)
+    path = config.data.get(f"{split}_file", "")
+    if not path:
+        raise ValueError(f"config.data.{split}_file is empty: a chat run is evaluated on "
+                         f"the JSONL file of config.evaluation.split ({split!r})")
+    return chat_dataset(config, tokenizer, path, train=False, drop_remainder=False)
 
 
 def preference_dataset(config, tokenizer, path, train, drop_remainder=True):

@@ -51,14 +51,20 @@ def scorer_for(config):
     return lambda texts: [scored.document_score for scored in scorer.score(texts)]
 
 
+def check_training(config):
+    """ValueError for config.training fields that cannot run (before anything is built)."""
+    if config.training.get("steps", 1) < 1:
+        raise ValueError(f"config.training.steps={config.training.steps}: train for at "
+                         "least 1 step")
+
+
 def make_trainer(config, strategy, workdir, model, objective, train_data, eval_data=None,
                  sample=None, scorer=None):
     """A Trainer configured by config.optimizer, config.schedule and config.training."""
     from tfllm.training import EarlyStopping, Trainer, WarmupDecay, make_optimizer
 
+    check_training(config)
     t, o, s = config.training, config.optimizer, config.schedule
-    if t.steps < 1:
-        raise ValueError(f"config.training.steps={t.steps}: train for at least 1 step")
     schedule = WarmupDecay(s.peak_learning_rate, s.warmup_steps,
                            s.get("decay_steps", 0) or t.steps, s.decay,
                            s.get("final_fraction", 0.0), s.get("cooldown_fraction", 0.2))
