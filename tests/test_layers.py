@@ -22,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 # Lowest first. Why this order (derived from the imports in tfllm/):
 #   files        plain file I/O (atomic writes, globs, UTF-8 text); standard library only
+#   native_log   known harmless native log lines dropped from stderr; standard library only
 #   layers       Keras layers
 #   models       Keras models built from the layers (and frozen copies of them)
 #   tokenizers   text <-> ids; read training text through `files`
@@ -39,6 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 #   bin          the command-line programs: may import everything
 LAYERS = (
     "files",
+    "native_log",
     "layers",
     "models",
     "tokenizers",
@@ -188,11 +190,11 @@ def test_checker_finds_upward_imports_of_every_form(tree):
     _write(tree, "tfllm/models/lm.py", "from ..bin import run\nfrom tfllm import bin\n"
                                        "import tfllm\nfrom tfllm import __version__\n")
     assert violations(tree) == [
-        "tfllm/layers/dense.py:5 imports tfllm.bin (layer 14: bin) from layer 1 (layers)",
-        "tfllm/layers/dense.py:6 imports tfllm.models.lm (layer 2: models) from layer 1 "
+        "tfllm/layers/dense.py:5 imports tfllm.bin (layer 15: bin) from layer 2 (layers)",
+        "tfllm/layers/dense.py:6 imports tfllm.models.lm (layer 3: models) from layer 2 "
         "(layers)",
-        "tfllm/models/lm.py:1 imports tfllm.bin (layer 14: bin) from layer 2 (models)",
-        "tfllm/models/lm.py:2 imports tfllm.bin (layer 14: bin) from layer 2 (models)",
+        "tfllm/models/lm.py:1 imports tfllm.bin (layer 15: bin) from layer 3 (models)",
+        "tfllm/models/lm.py:2 imports tfllm.bin (layer 15: bin) from layer 3 (models)",
     ]
 
 

@@ -1,9 +1,12 @@
-"""The binaries' stderr filter drops exactly the known native log lines."""
+"""The stderr filters (the binaries' pipe, `noise_dropped` around a library call) drop
+exactly the known native log lines."""
 
 import os
 import threading
 
-from tfllm.bin import native_log
+import pytest
+
+from tfllm import native_log
 
 NORMALIZER = b"normalizer.cc(51) LOG(INFO) precompiled_charsmap is empty. use identity normalization."
 ONEDNN = (b"E0000 00:00:1795951513.115048    2449 util.cc:131] oneDNN supports DT_BOOL only on "
@@ -57,3 +60,16 @@ def test_only_the_known_lines_are_noise():
     assert native_log.without_noise(b"\r 9%|" + NORMALIZER) == b"\r 9%|"
     for line in (OTHER_ERROR, b"normalizer.cc(51) LOG(ERROR) something else"):
         assert native_log.without_noise(line) == line + b"\n"
+
+
+def test_noise_dropped_passes_the_rest_on_in_order(capfd):
+    os.write(2, b"before\n")
+    with native_log.noise_dropped():
+        os.write(2, NORMALIZER + b"\n" + OTHER_ERROR + b"\n" + ONEDNN + b"\npartial")
+        assert capfd.readouterr().err == "before\n"  # held until the block ends
+    assert capfd.readouterr().err == OTHER_ERROR.decode() + "\npartial"
+    with pytest.raises(RuntimeError):
+        with native_log.noise_dropped():
+            os.write(2, b"said before the error\n")
+            raise RuntimeError
+    assert capfd.readouterr().err == "said before the error\n"

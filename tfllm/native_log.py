@@ -5,15 +5,19 @@ tensorflow-text's copy of sentencepiece writes `normalizer.cc(51) LOG(INFO)
 precompiled_charsmap is empty` for every model without a normalization table (ours use
 identity normalization), oneDNN writes an ERROR line about DT_BOOL (or DT_INT32, DT_INT64)
 on the first such op it considers, and the CUDA probe an ERROR line "failed call to cuInit" on
-machines without a GPU when the runtime starts. The binaries route file descriptor 2 through a pipe and drop
-exactly those lines; everything else (progress bars, tracebacks, other native errors)
-passes through unchanged.
+machines without a GPU when the runtime starts. The binaries route file descriptor 2
+through a pipe and drop exactly those lines (`filter_stderr`); everything else (progress
+bars, tracebacks, other native errors) passes through unchanged. Library code that makes
+such a call itself (loading a sentencepiece model) wraps it in `noise_dropped`.
 """
 
 import atexit
+import contextlib
 import os
 import re
 import select
+import sys
+import tempfile
 import threading
 
 NOISE = (
@@ -34,6 +38,33 @@ def without_noise(line):
     return line + b"\n"
 
 
+def without_noise_lines(data):
+    """`data` (bytes) with its NOISE lines dropped (`without_noise` of each line)."""
+    *lines, last = data.split(b"\n")
+    out = b"".join(without_noise(line) for line in lines)
+    return out + without_noise(last).removesuffix(b"\n") if last else out
+
+
+@contextlib.contextmanager
+def noise_dropped():
+    """File descriptor 2 goes to a temporary file during the block, then on to where it
+    went before without its NOISE lines (the rest only delayed)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            out = without_noise_lines(held.read())
+            if out:
+                os.write(2, out)
+
+
 def _forward(read_fd, out_fd, wait=0.05):
     """Copies read_fd to out_fd line by line without NOISE; a partial line (a progress
     bar, or a log line written in pieces) goes on once nothing more came for `wait` s."""
@@ -51,7 +82,7 @@ def _forward(read_fd, out_fd, wait=0.05):
         if out:
             os.write(out_fd, out)
     if pending:
-        os.write(out_fd, without_noise(pending).removesuffix(b"\n"))
+        os.write(out_fd, without_noise_lines(pending))
     os.close(read_fd)
 
 

@@ -87,6 +87,15 @@ def test_save_load_and_saved_model(tok, tmp_path):
     assert dense == [ids + [0] * (width - len(ids)) for ids in expected]
 
 
+def test_loading_a_model_logs_nothing_from_python(tok, tmp_path, capfd):
+    """tensorflow-text's `precompiled_charsmap is empty` line for each model it loads is
+    dropped in library use too (not only by the binaries' stderr filter)."""
+    tok.save(str(tmp_path / "tok"))
+    capfd.readouterr()
+    Tokenizer.load(str(tmp_path / "tok")).encode("def f():")
+    assert "precompiled_charsmap" not in capfd.readouterr().err
+
+
 def test_vocabulary_size_is_a_soft_limit_and_a_named_minimum(caplog):
     text = ["Hello world, this is a small mixed text. Ünïcödé? 12345 " * 3,
             "def f(x):\n    return x * 2\n"]

@@ -19,7 +19,7 @@ import tensorflow_text as tf_text
 
 from tensorflow_text.python.ops import sentencepiece_tokenizer as tf_text_sp
 
-from tfllm import files
+from tfllm import files, native_log
 from tfllm.tokenizers import base
 
 MODEL_FILE = "sentencepiece.model"
@@ -84,9 +84,10 @@ class SentencePieceTokenizer(base.Tokenizer):
                 raise ValueError(f"sentencepiece model: id {i} is "
                                  f"{self._sp.id_to_piece(i)!r}, expected {name!r}")
         self._meta_ids = [self._sp.piece_to_id(f"<0x{b:02X}>") for b in META.encode()]
-        self._tf_tokenizer = tf_text.SentencepieceTokenizer(model=model_proto,
-                                                            out_type=tf.int32)
-        self._tf_tokenizer._model_resource = _ModelResource(model_proto)
+        with native_log.noise_dropped():  # tensorflow-text logs for each model it loads
+            self._tf_tokenizer = tf_text.SentencepieceTokenizer(model=model_proto,
+                                                                out_type=tf.int32)
+            self._tf_tokenizer._model_resource = _ModelResource(model_proto)
         self._encode_fn = tf.function(self._tf_encode_batch, reduce_retracing=True)
 
     @classmethod
