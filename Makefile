@@ -24,6 +24,9 @@ train: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -n 2 --dist=loadfile --no-loadscope-reorder tests
 
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -n 2 -m "not slow" tests
+
 bench: $(STAMP)
 	$(VENV)/bin/python tools/bench.py --task=train --json
 	$(VENV)/bin/python tools/bench.py --task=generate --json

@@ -35,12 +35,44 @@ SLOW_FILES = (
 )
 
 
+# `make test-fast` (the edit loop, under 3 minutes) leaves out the SLOW_FILES and these
+# files, which start processes, train, or compile many decoding programs (marker "slow").
+NOT_FAST = SLOW_FILES + (
+    "tests/generation/test_generate.py",
+    "tests/generation/test_samplers.py",
+    "tests/generation/test_preference.py",
+    "tests/training/test_trainer.py",
+    "tests/training/test_compilation.py",
+    "tests/training/test_resume.py",
+    "tests/bin/test_preset_start.py",
+    "tests/bin/test_evaluate_lm.py",
+    "tests/bin/test_ilql_finetune.py",
+    "tests/evaluation/test_seq2seq.py",
+    "tests/feedback/test_pep8.py",
+    "tests/feedback/test_base.py",
+    "tests/convert/test_gpt2_import.py",
+    "tests/rl/test_agents.py",
+    "tests/rl/test_group_agents.py",
+    "tests/rl/test_export.py",
+    "tests/rl/test_evaluation.py",
+    "tests/tools/test_export_preset.py",
+    "tests/models/test_trained_presets.py",
+    "tests/models/test_keras_import.py",
+)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: left out by `make test-fast` (NOT_FAST)")
+
+
 def pytest_collection_modifyitems(items):
     rank = {path: i for i, path in enumerate(SLOW_FILES)}
     tests = pathlib.Path(__file__).parent  # not resolved: under bazel, a runfiles tree
-    items.sort(key=lambda item: rank.get(
-        "tests/" + pathlib.Path(str(item.path)).relative_to(tests).as_posix(),
-        len(SLOW_FILES)))
+    for item in items:
+        item.repo_path = "tests/" + pathlib.Path(str(item.path)).relative_to(tests).as_posix()
+        if item.repo_path in NOT_FAST:
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: rank.get(item.repo_path, len(SLOW_FILES)))
 
 
 @pytest.fixture(autouse=True)
