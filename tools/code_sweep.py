@@ -9,10 +9,12 @@ the size with the lowest validation bits per character at 30 minutes: `tfllm-pre
 (which resumes an interrupted run from its last checkpoint) and `tfllm-evaluate` (mode
 "lm": bits per byte and per character on all of the validation split, parse and
 tokenize shares of held-out prompted continuations and unconditional samples). A run
-whose evaluation exists is kept. The runs share one tokenizer (trained by the first, copied
-into the others). Writes <out>/code_sweep.json (per run: its metrics, steps, tokens and
-training seconds), <out>/code_sweep.md (a table) and <out>/code_sweep.png (validation
-bits per character against parameters, one line per budget).
+whose evaluation exists, or whose row <out>/code_sweep.json already records, is kept (runs
+do not outlive a session; the report does). The runs share one tokenizer,
+<out>/code_sweep_tokenizer: trained by the first run that finds none, copied into the
+others. Writes <out>/code_sweep.json (per run: its metrics, steps, tokens and training
+seconds), <out>/code_sweep_table.md (a table) and <out>/code_sweep.png (validation bits
+per character against parameters, one line per budget).
 """
 
 import argparse
@@ -69,17 +71,19 @@ def train_seconds(workdir):
     return checkpoint_step(workdir) * sum(times) / len(times)
 
 
-def run(size, minutes, root, tokenizer_from):
+def run(size, minutes, root, shared_tokenizer):
     """Trains and evaluates one run (unless evaluated already); returns its record."""
     workdir = os.path.join(root, f"{size}_{minutes:g}")
     metrics_path = os.path.join(workdir, "eval", "metrics.json")
     if not os.path.exists(metrics_path):
         tokenizer = os.path.join(workdir, "tokenizer")
-        if tokenizer_from and not os.path.isdir(tokenizer):
+        if os.path.isdir(shared_tokenizer) and not os.path.isdir(tokenizer):
             os.makedirs(workdir, exist_ok=True)
-            shutil.copytree(os.path.join(tokenizer_from, "tokenizer"), tokenizer)
+            shutil.copytree(shared_tokenizer, tokenizer)
         args = [f"--config={CONFIG}:{spec_of(size, minutes)}", f"--workdir={workdir}"]
         run_binary("tfllm.bin.pretrain", args)
+        if not os.path.isdir(shared_tokenizer):
+            shutil.copytree(tokenizer, shared_tokenizer)
         run_binary("tfllm.bin.evaluate", args)
     with open(metrics_path, encoding="utf-8") as f:
         metrics = json.load(f)
@@ -131,6 +135,15 @@ def plot(results, path):
     plt.close(figure)
 
 
+def recorded_rows(out):
+    """The rows of <out>/code_sweep.json by (size, minutes); empty if there is none."""
+    path = os.path.join(out, NAME + ".json")
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return {(r["size"], r["minutes"]): r for r in json.load(f)["results"]}
+
+
 def write_report(results, out):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, NAME + ".json"), "w", encoding="utf-8") as f:
@@ -154,18 +167,22 @@ def main(argv=None):
     grid = list(sweep.GRID)
     if args.only:
         grid = [(s, float(m)) for s, m in (p.split(",") for p in args.only.split(";"))]
-    results, first = [], ""
-    for size, minutes in grid:
+    recorded = recorded_rows(args.out)
+    results, tokenizer = [], os.path.join(args.out, NAME + "_tokenizer")
+
+    def add(size, minutes):
         workdir = os.path.join(args.root, f"{size}_{minutes:g}")
-        if args.report_only and not os.path.exists(os.path.join(workdir, "eval",
-                                                                "metrics.json")):
-            continue
-        results.append(run(size, minutes, args.root, first))
-        first = first or workdir
+        if (size, minutes) in recorded:
+            results.append(recorded[size, minutes])
+        elif not args.report_only or os.path.exists(os.path.join(workdir, "eval",
+                                                                   "metrics.json")):
+            results.append(run(size, minutes, args.root, tokenizer))
         write_report(results, args.out)
+
+    for size, minutes in grid:
+        add(size, minutes)
     if not args.only and not args.report_only:
-        results.append(run(best_size(results, 30), 60, args.root, first))
-        write_report(results, args.out)
+        add(best_size(results, 30), 60)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """tools/code_sweep.py and configs/code_sweep.py: budgets as steps at the measured rates,
-the 60-minute size rule, the report, and finished runs kept on a rerun."""
+the 60-minute size rule, the report, and finished runs and recorded rows kept on a rerun."""
 
 import json
 import sys
@@ -51,7 +51,50 @@ def test_evaluated_runs_are_not_trained_again(sweep, tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "train_seconds", lambda path: 450.0)
     monkeypatch.setattr("tfllm.experiment.load_model",
                         lambda path: type("M", (), {"count_params": lambda self: 7})())
-    record = sweep.run("M", 7.5, str(tmp_path), "")
+    record = sweep.run("M", 7.5, str(tmp_path), str(tmp_path / "no_tokenizer"))
     assert not calls
     assert record["bits_per_character"] == 1.5 and record["params"] == 7
     assert record["tokens_trained"] == 1074 * 16 * 256
+
+
+def test_rows_of_the_report_are_kept_and_the_rest_trained(sweep, tmp_path, monkeypatch):
+    out = tmp_path / "results"
+    kept = dict(size="S", minutes=7.5, bits_per_character=1.6, params=2e6, steps=1769)
+    sweep.write_report([kept], str(out))
+    trained = []
+
+    def run(size, minutes, root, shared_tokenizer):
+        trained.append((size, minutes, shared_tokenizer))
+        return dict(kept, size=size, minutes=minutes)
+
+    monkeypatch.setattr(sweep, "run", run)
+    sweep.main([f"--root={tmp_path / 'runs'}", f"--out={out}", "--only=S,7.5;S,15;M,15"])
+    tokenizer = str(out / "code_sweep_tokenizer")
+    assert trained == [("S", 15.0, tokenizer), ("M", 15.0, tokenizer)]
+    rows = json.loads((out / "code_sweep.json").read_text())["results"]
+    assert [(r["size"], r["minutes"]) for r in rows] == [("S", 7.5), ("S", 15), ("M", 15)]
+    assert rows[0] == kept
+
+
+def test_the_first_trained_tokenizer_is_shared(sweep, tmp_path, monkeypatch):
+    shared = tmp_path / "results" / "code_sweep_tokenizer"
+
+    def run_binary(module, args):
+        workdir = tmp_path / args[1].split("/")[-1]
+        if module.endswith("pretrain"):
+            if not (workdir / "tokenizer").exists():
+                (workdir / "tokenizer").mkdir(parents=True)
+                (workdir / "tokenizer" / "spm.model").write_text(workdir.name)
+        else:
+            (workdir / "eval").mkdir()
+            (workdir / "eval" / "metrics.json").write_text("{}")
+
+    monkeypatch.setattr(sweep, "run_binary", run_binary)
+    monkeypatch.setattr(sweep, "checkpoint_step", lambda path: 1)
+    monkeypatch.setattr(sweep, "train_seconds", lambda path: 1.0)
+    monkeypatch.setattr("tfllm.experiment.load_model",
+                        lambda path: type("M", (), {"count_params": lambda self: 7})())
+    for size in ("S", "M"):
+        sweep.run(size, 15, str(tmp_path), str(shared))
+    assert (shared / "spm.model").read_text() == "S_15"
+    assert (tmp_path / "M_15" / "tokenizer" / "spm.model").read_text() == "S_15"
