@@ -5,6 +5,8 @@ a silent no-op patch elsewhere:
 - keras: the TensorFlow optimizer's `_all_reduce_sum_gradients` hook, which the trainer
   turns off under several replicas, as it all-reduces the gradients itself
   (tests/training/test_distributed.py checks the effect: mirrored equals one device);
+- keras: `Layer._flatten_layers`, which tfllm.models.lora walks to find the Dense layers
+  to adapt (as keras-hub's `Backbone.enable_lora` does);
 - pycodestyle: `_is_string_literal`, which tfllm.feedback.pycodestyle_counts replaces.
 """
 
@@ -33,6 +35,20 @@ def test_keras_applies_gradients_through_the_hook_the_trainer_turns_off():
     optimizer.apply_gradients([(tf.constant([0.5, 0.25]), variable)])
     assert seen == [[[0.5, 0.25]]]
     np.testing.assert_allclose(variable.numpy(), [0.0, 1.5])  # the hook's gradients applied
+
+
+def test_keras_flattens_every_nested_layer_once_in_lists_too():
+    inner = [keras.layers.Dense(2, name=f"d{i}") for i in range(2)]
+
+    class Outer(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.blocks = inner  # a plain list, as TransformerStack keeps its blocks
+            self.head = keras.layers.Dense(1, name="head")
+
+    outer = Outer()
+    assert [layer.name for layer in outer._flatten_layers(include_self=False)] == [
+        "d0", "d1", "head"]
 
 
 def test_pycodestyle_still_calls_the_string_literal_check_tfllm_replaces():

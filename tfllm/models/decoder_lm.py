@@ -7,13 +7,14 @@ from keras import ops
 from tfllm.layers import (TokenEmbedding, TransformerStack, ValueHead, clone_initializer,
                           transformer_initializers)
 from tfllm.models.inputs import unpack
+from tfllm.models.lora import LoraMixin
 from tfllm.models.presets import DECODER_PRESETS, trained_preset_dir
 
 INPUT_KEYS = ("token_ids", "padding_mask", "preference")
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
-class DecoderLM(keras.Model):
+class DecoderLM(LoraMixin, keras.Model):
     """Decoder-only Transformer LM (keras-hub argument names).
 
     `model(token_ids)` or `model({"token_ids", "padding_mask"[, "preference"]})`

@@ -5,13 +5,14 @@ from keras import ops
 
 from tfllm.layers import TokenEmbedding, TransformerStack, transformer_initializers
 from tfllm.models.inputs import unpack
+from tfllm.models.lora import LoraMixin
 
 INPUT_KEYS = ("token_ids", "padding_mask")
 POOLINGS = ("mean", "first")
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
-class EncoderClassifier(keras.Model):
+class EncoderClassifier(LoraMixin, keras.Model):
     """Text classification and sentiment: encoder, pooling, dense head.
 
     `model(token_ids)` or `model({"token_ids", "padding_mask"})` returns class

@@ -5,10 +5,11 @@ import keras
 from tfllm.layers import ValueHead, last_token_values
 from tfllm.models.decoder_lm import DecoderLM
 from tfllm.models.encoder_classifier import EncoderClassifier
+from tfllm.models.lora import LoraMixin
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
-class RewardModel(keras.Model):
+class RewardModel(LoraMixin, keras.Model):
     """Scores a whole sequence with one float (higher = preferred).
 
     With a DecoderLM backbone the reward is read at each row's last real token

@@ -5,13 +5,14 @@ from keras import ops
 
 from tfllm.layers import TokenEmbedding, TransformerStack, transformer_initializers
 from tfllm.models.inputs import unpack
+from tfllm.models.lora import LoraMixin
 
 INPUT_KEYS = ("encoder_token_ids", "encoder_padding_mask", "decoder_token_ids",
               "decoder_padding_mask")
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
-class Seq2SeqTransformer(keras.Model):
+class Seq2SeqTransformer(LoraMixin, keras.Model):
     """Encoder-decoder Transformer (translation, summarization).
 
     `model({"encoder_token_ids", "encoder_padding_mask", "decoder_token_ids",
