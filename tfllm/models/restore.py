@@ -46,6 +46,15 @@ def model_trackables(model, name="model"):
     return {name: model, f"{name}_weights": weights}
 
 
+def trainable_trackables(model, name="model"):
+    """`{name_trainable_weights: {variable path: variable}}` of `model`'s trainable
+    variables only (a LoRA model's adapters: its frozen weights come from the model it
+    started from)."""
+    prefix = model.name + "/"
+    return {f"{name}_trainable_weights": {v.path.removeprefix(prefix): v
+                                          for v in model.trainable_variables}}
+
+
 def restore_newest(checkpoint, paths, partial=False):
     """Restores the newest readable of `paths` (oldest first) into `checkpoint`.
 

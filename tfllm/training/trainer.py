@@ -5,7 +5,8 @@ averaged gradients in one XLA-compiled function (Keras turns XLA off under strat
 this loop compiles the per-replica function itself), all-reduces them, clips by global
 norm and applies the optimizer. Checkpoints hold the model, optimizer, step, RNG state
 and the objective's own variables (e.g. a decay schedule's counter); the input position
-is the step (batches are skipped deterministically on resume).
+is the step (batches are skipped deterministically on resume). A LoRA model's checkpoints
+hold only its trainable variables (tfllm.training.checkpoints.training_checkpoints).
 """
 
 import math
@@ -19,7 +20,8 @@ from absl import logging
 from tqdm import tqdm
 
 from tfllm.training import inputs, strategies
-from tfllm.training.checkpoints import Checkpointer, model_trackables
+from tfllm.models.lora import lora_enabled
+from tfllm.training.checkpoints import Checkpointer, save_merged_model, training_checkpoints
 from tfllm.training.compilation import resolve_jit_compile
 from tfllm.training.summaries import Summaries, samples_markdown
 
@@ -164,12 +166,15 @@ class Trainer:
         self.workdir = workdir
         self.summaries = Summaries(os.path.join(workdir, "tensorboard") if workdir else None,
                                    enabled=self.chief)
-        self.checkpointer = Checkpointer(
-            os.path.join(workdir, "checkpoints"), self.step, keep_checkpoints,
-            checkpoint_every_steps, checkpoint_every_minutes, chief=self.chief,
-            worker=strategies.worker_id(self.strategy), **model_trackables(self.model),
-            optimizer=self.optimizer, rng=self.rng, **self._objective_trackable()
-        ) if workdir else None
+        self.lora = lora_enabled(self.model)
+        self.checkpointer = None
+        if workdir:
+            directory, model_state = training_checkpoints(workdir, self.model)
+            self.checkpointer = Checkpointer(
+                directory, self.step, keep_checkpoints, checkpoint_every_steps,
+                checkpoint_every_minutes, chief=self.chief,
+                worker=strategies.worker_id(self.strategy), **model_state,
+                optimizer=self.optimizer, rng=self.rng, **self._objective_trackable())
 
     def _objective_trackable(self):
         state = objective_state(self.objective)
@@ -346,6 +351,7 @@ class Trainer:
         if start >= self.total_steps:
             # A rerun of a finished (or killed after its last checkpoint) run: do the
             # final evaluation again, so the run ends as an uninterrupted one does.
+            self._save_merged()
             return self._finish(result, evaluated=False)
         if (isinstance(self.eval_data, tf.data.Dataset)
                 and not any(True for _ in self.eval_data.take(1))):
@@ -416,9 +422,15 @@ class Trainer:
         # The final checkpoint first: nothing after it can lose the training.
         if self.checkpointer and int(self.step.numpy()) != self.checkpointer.last_step:
             self.checkpointer.save()
+        self._save_merged()
         result["tokens_per_s"] = timed_tokens / timed_seconds if timed_seconds else float("nan")
         evaluated = bool(self.eval_every) and result["step"] % self.eval_every == 0
         return self._finish(result, evaluated)
+
+    def _save_merged(self):
+        """A LoRA run's model, merged, to <workdir>/checkpoints (chief only)."""
+        if self.lora and self.workdir and self.chief:
+            save_merged_model(self.workdir, self.model, int(self.step.numpy()))
 
     def _finish(self, result, evaluated):
         """The final evaluation (unless the last step just had one), logged at the last
