@@ -18,6 +18,12 @@ The measured run in docs/results/apps.md: questions about the embedded stdlib fu
 
 Without --init_workdir a new model (config.model) and tokenizer are trained from the
 JSONL texts; with it, the pretrained model and its tokenizer are fine-tuned.
+
+`configs/chat_sft.py:lora` (needs --init_workdir) trains only rank-8 LoRA adapters on the
+attention and feed-forward projections (alpha 16: updates scaled by 2); the workdir then
+holds the adapter-only training checkpoints (lora_checkpoints/) and the merged model
+(checkpoints/), which tfllm-generate/evaluate/export load as any other
+(docs/finetuning.md).
 """
 
 import ml_collections
@@ -25,7 +31,9 @@ import ml_collections
 from tfllm.bin import defaults
 
 
-def get_config():
+def get_config(variant=""):
+    if variant not in ("", "lora"):
+        raise ValueError(f"configs/chat_sft.py:{variant}: expected no variant or 'lora'")
     config = ml_collections.ConfigDict()
     config.model = dict(kind="decoder_lm", preset="tiny", max_sequence_length=128,
                         hidden_dim=128, num_heads=4, intermediate_dim=512,
@@ -41,4 +49,7 @@ def get_config():
         steps=500, log_every=25, eval_every=250, sample_length=48, sample_temperature=0.7,
         progress=True)
     config.evaluation = dict(mode="lm", split="test", batches=8)
+    config.lora = defaults.lora()
+    if variant == "lora":
+        config.lora = defaults.lora(rank=8, alpha=16.0, target="attention,feed_forward")
     return config

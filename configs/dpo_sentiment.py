@@ -33,4 +33,5 @@ def get_config():
         eval_every=100, checkpoint_every_steps=100, early_stopping_mode="max", num_samples=0,
         sample_length=0)
     config.evaluation = dict(mode="preference", reference_workdir="")
+    config.lora = defaults.lora()
     return config

@@ -31,4 +31,5 @@ def get_config():
     # continuations that parse (tfllm.evaluation.capability).
     config.evaluation = dict(mode="lm", split="validation", batches=8, num_samples=16,
                              num_prompts=16, max_new_tokens=64)
+    config.lora = defaults.lora()
     return config

@@ -23,4 +23,5 @@ def get_config():
     # signature and docstring, so no prompted ones: num_prompts=0).
     config.evaluation = dict(mode="lm", split="validation", batches=2, num_samples=2,
                              num_prompts=0, max_new_tokens=16)
+    config.lora = defaults.lora()
     return config

@@ -106,4 +106,5 @@ def get_config(spec="conditional"):
         config.objective.options = dict(beta=10.0, max_weight=1000.0)
     elif objective == "awr":
         config.objective.options = dict(alpha=0.05, beta=1.0, max_weight=1000.0)
+    config.lora = defaults.lora()
     return config

@@ -13,6 +13,8 @@ end of file); the evaluation scores complete lines only.
 
 import ml_collections
 
+from tfllm.bin import defaults
+
 
 def get_config():
     config = ml_collections.ConfigDict()
@@ -36,4 +38,5 @@ def get_config():
     config.evaluation = dict(mode="rl", num_episodes=256, reference_workdir="")
     config.training = dict(iterations=40, seed=0, log_every=5, sample_every=10,
                            checkpoint_every=20, precision="float32", deterministic=False)
+    config.lora = defaults.lora()
     return config

@@ -43,6 +43,8 @@ of tests/rl/test_q_agent.py is what they were checked on.
 
 import ml_collections
 
+from tfllm.bin import defaults
+
 
 def get_config():
     config = ml_collections.ConfigDict()
@@ -66,4 +68,5 @@ def get_config():
     config.evaluation = dict(mode="rl", num_episodes=256, reference_workdir="")
     config.training = dict(iterations=90, seed=0, log_every=5, sample_every=10,
                            checkpoint_every=20, precision="float32", deterministic=False)
+    config.lora = defaults.lora()
     return config

@@ -32,6 +32,7 @@ SLOW_FILES = (
     "tests/evaluation/test_phf.py",
     "tests/rl/test_q_agent.py",
     "tests/bin/test_app_modes.py",
+    "tests/bin/test_lora_finetune.py",
 )
 
 
@@ -44,6 +45,7 @@ NOT_FAST = SLOW_FILES + (
     "tests/training/test_trainer.py",
     "tests/training/test_compilation.py",
     "tests/training/test_resume.py",
+    "tests/training/test_lora_training.py",
     "tests/bin/test_preset_start.py",
     "tests/bin/test_evaluate_lm.py",
     "tests/bin/test_ilql_finetune.py",

@@ -9,7 +9,8 @@ from ml_collections import config_flags
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIGS = sorted(p.name for p in (ROOT / "configs").glob("*.py"))
-VARIANTS = ("phf_pep8.py:mle", "reward_sentiment.py:encoder", "speedrun.py:nanogpt")
+VARIANTS = ("phf_pep8.py:mle", "reward_sentiment.py:encoder", "speedrun.py:nanogpt",
+            "chat_sft.py:lora")
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +42,8 @@ def test_every_config_loads_as_the_binaries_load_it(name, common, monkeypatch, t
         for section, defaults in (("training", common.TRAINING), ("optimizer", common.OPTIMIZER),
                                   ("schedule", common.SCHEDULE)):
             assert set(config[section]) == set(defaults), section
+    if "lora" in config:  # the binaries that fine-tune a trained model
+        assert set(config.lora) == set(common.LORA)
 
 
 def test_training_replaces_only_the_named_fields(common):
@@ -75,3 +78,12 @@ def test_unknown_or_mistyped_fields_fail(common):
         common.optimizer(beta2=0.95)
     with pytest.raises(TypeError, match="warmup_steps"):
         common.schedule(warmup_steps="30")
+
+
+def test_lora_defaults_are_off_and_the_variant_sets_them(common, monkeypatch):
+    assert common.lora() == {"rank": 0, "alpha": 0.0, "target": "query_key_value"}
+    monkeypatch.chdir(ROOT)
+    assert parse("configs/chat_sft.py:lora").lora.to_dict() == {
+        "rank": 8, "alpha": 16.0, "target": "attention,feed_forward"}
+    with pytest.raises(TypeError, match="rank"):
+        common.lora(rank="8")

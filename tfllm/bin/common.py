@@ -6,7 +6,9 @@ Workdir layout (everything a later binary needs to rebuild the run):
     <workdir>/config.json        the full experiment config
     <workdir>/model.json         {"class": ..., "config": model.get_config()}
     <workdir>/tokenizer/         the tokenizer (trained once, then loaded)
-    <workdir>/checkpoints/       tf.train.CheckpointManager files
+    <workdir>/checkpoints/       tf.train.CheckpointManager files (of a LoRA run: the merged
+                                 model, written when it ends)
+    <workdir>/lora_checkpoints/  a LoRA run's training checkpoints (adapters, optimizer, step)
     <workdir>/tensorboard/       TensorBoard events (tfllm-evaluate: the run tensorboard/eval)
 """
 

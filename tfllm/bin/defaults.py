@@ -1,5 +1,7 @@
 """Defaults the experiment configs (configs/) share: the `training`, `optimizer` and `schedule`
-sections of the trainer binaries (tfllm-pretrain, tfllm-finetune, tfllm-train-reward).
+sections of the trainer binaries (tfllm-pretrain, tfllm-finetune, tfllm-train-reward), and
+the `lora` section of the binaries that fine-tune a trained model (tfllm-pretrain and
+tfllm-finetune from an init workdir, tfllm-rl-finetune).
 
 A config states only what differs from them:
 
@@ -25,6 +27,10 @@ TRAINING = dict(
 OPTIMIZER = dict(kind="adamw", weight_decay=0.01, beta_1=0.9, beta_2=0.99, epsilon=1e-8)
 SCHEDULE = dict(peak_learning_rate=1e-3, warmup_steps=30, decay="cosine", decay_steps=0,
                 final_fraction=0.1, cooldown_fraction=0.2)
+# rank 0: LoRA off (every weight trains); alpha 0: the rank (updates scaled by 1); target:
+# comma-separated names of tfllm.models.lora ("query_key_value", "attention",
+# "feed_forward", "output", a layer path's end, ...).
+LORA = dict(rank=0, alpha=0.0, target="query_key_value")
 
 
 def _override(defaults, overrides):
@@ -47,3 +53,8 @@ def optimizer(**overrides):
 def schedule(**overrides):
     """The learning-rate schedule section: SCHEDULE with `overrides`."""
     return _override(SCHEDULE, overrides)
+
+
+def lora(**overrides):
+    """The LoRA section (docs/finetuning.md): LORA with `overrides`."""
+    return _override(LORA, overrides)

@@ -39,6 +39,7 @@ With --init_workdir (or config.init_from; preset:<name> for a trained preset) th
 tokenizer and model (weights included) come from that workdir; without it the tokenizer
 is trained on the training texts and the model is new (config.model).
 --train_file/--eval_file override config.data.train_file/test_file.
+config.lora.rank > 0 trains LoRA adapters of the start model (docs/finetuning.md).
 Rerunning with the same --workdir resumes.
 """
 
@@ -76,6 +77,7 @@ def main(argv):
     if experiment.wants_ilql(config) and not start:
         raise ValueError("config.model.kind='ilql' needs --init_workdir (the LM to add "
                          "the ILQL heads to)")
+    lora = experiment.lora_settings(config, start)
     common.setup(config)
     strategy = common.make_strategy(config)
     os.makedirs(FLAGS.workdir, exist_ok=True)
@@ -89,7 +91,7 @@ def main(argv):
 
     def model():
         if start:
-            return experiment.start_model(config, start)
+            return experiment.with_lora(experiment.start_model(config, start), lora)
         return experiment.build_model(config, tokenizer.vocabulary_size)
 
     objective = get_objective(config.objective.name, **dict(config.objective.options))

@@ -6,7 +6,8 @@
 Rerunning the same command with the same --workdir resumes from the newest checkpoint.
 With config.init_from (a workdir, or preset:<name> for a trained preset) training starts
 from that run's tokenizer and weights instead of a new model: continued pretraining, e.g.
-MLE then conditional training.
+MLE then conditional training; config.lora.rank > 0 trains LoRA adapters of it instead
+(docs/finetuning.md).
 """
 
 import os
@@ -22,6 +23,7 @@ FLAGS = flags.FLAGS
 def main(argv):
     config = FLAGS.config
     start = experiment.resolve_workdir(config.get("init_from", ""))
+    lora = experiment.lora_settings(config, start)
     common.setup(config)
     strategy = common.make_strategy(config)
     os.makedirs(FLAGS.workdir, exist_ok=True)
@@ -34,7 +36,7 @@ def main(argv):
     objective = get_objective(config.objective.name, **dict(config.objective.options))
     def model():
         if start:
-            return experiment.load_model(start)
+            return experiment.with_lora(experiment.load_model(start), lora)
         return experiment.build_model(config, tokenizer.vocabulary_size)
 
     common.train_and_report(config, strategy, FLAGS.workdir, tokenizer, model, objective,

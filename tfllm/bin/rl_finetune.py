@@ -33,6 +33,9 @@ with their rewards. Held-out prompts are evaluated before and after training int
 <workdir>/eval/metrics.json; the greedy policy is exported with PolicySaver to
 <workdir>/policy and the weights to <workdir>/checkpoints (+ model.json, tokenizer/; for
 Q-learning also the target network), so tfllm-generate/evaluate can load the result.
+With config.lora.rank > 0 (not for "q") only LoRA adapters and the value head train; the
+training checkpoints in <workdir>/lora_checkpoints hold those, and <workdir>/checkpoints
+the merged model (docs/finetuning.md).
 Rerunning resumes from the newest readable checkpoint (tfllm.training.checkpoints, as the
 trainer binaries do: an unreadable one is skipped for the one before). The workdir is
 written (config.json, model.json, tokenizer/) only once the agent, environments and driver
@@ -175,15 +178,23 @@ def finetune(config, workdir):
 
     from tfllm.rl import EpisodeReplay, save_policy
     from tfllm.tokenizers import Tokenizer
-    from tfllm.training.checkpoints import Checkpointer, model_trackables
+    from tfllm.training.checkpoints import (Checkpointer, model_trackables,
+                                            save_merged_model, training_checkpoints)
 
     common.setup(config)
     lm_workdir = experiment.resolve_workdir(config.init_from)
     if not lm_workdir:
         raise ValueError("config.init_from: give the workdir of a pretrained LM (or "
                          "preset:<name>)")
+    lora = experiment.lora_settings(config, lm_workdir)
+    if lora and config.agent.name == "q":
+        raise ValueError("config.lora.rank > 0 with config.agent.name='q': the Q-learning "
+                         "target network tracks every weight; set config.lora.rank=0")
     tokenizer = Tokenizer.load(os.path.join(lm_workdir, experiment.TOKENIZER_DIR))
     model = with_value_head(experiment.load_model(lm_workdir))
+    if lora:
+        experiment.with_lora(model, lora)
+        model.value_head.trainable = True  # a new head: trained in full beside the adapters
     reward = experiment.reward_fn(config, tokenizer)
     seed = config.training.seed
     train_env = experiment.environment(config, tokenizer, "train", reward, seed)
@@ -209,12 +220,13 @@ def finetune(config, workdir):
     common.write_run_metadata(workdir, config, model)
     tokenizer.save(os.path.join(workdir, "tokenizer"))
 
-    trackables = dict(**model_trackables(model), optimizer=agent.optimizer,
+    directory, model_state = training_checkpoints(workdir, model)
+    trackables = dict(**model_state, optimizer=agent.optimizer,
                       kl_coef=agent.kl_controller.coef)
     if replay is not None:
         trackables.update(model_trackables(agent.target_model, "target"))
-    checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"), agent.train_step_counter,
-                                max_to_keep=2, **trackables)
+    checkpointer = Checkpointer(directory, agent.train_step_counter, max_to_keep=2,
+                                **trackables)
     metrics_path = os.path.join(workdir, "eval", "metrics.json")
     # the initial evaluation is of the starting model: made (and written at once, so a run
     # that dies later resumes with it) before any checkpoint is restored
@@ -248,6 +260,8 @@ def finetune(config, workdir):
         if t.checkpoint_every and (iteration + 1) % t.checkpoint_every == 0:
             checkpointer.save()
     checkpointer.save()
+    if lora:
+        save_merged_model(workdir, model, int(agent.train_step_counter.numpy()))
     writer.flush()
     final = held_out(agent.collect_policy, agent.statistics)
     save_policy(agent.policy, os.path.join(workdir, "policy"))

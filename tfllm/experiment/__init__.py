@@ -9,7 +9,7 @@ and the workdir's metadata. One job per module:
                seq2seq_dataset, seq2seq_eval_pairs, chat_dataset, preference_dataset,
                scored_text_dataset, finetune_datasets (by data.kind)
     model      build_model, model_from_json, load_model, load_model_and_tokenizer,
-               start_model
+               start_model, lora_settings, with_lora
     presets    resolve_workdir (`preset:<name>` -> its folder), export_preset
     trainer    check_training, make_trainer, sample_fn, scorer_for
     rl         reward_fn, environment, HeldOutEvaluation
@@ -24,8 +24,9 @@ from tfllm.experiment.datasets import (FINETUNE_KINDS, chat_dataset, class_names
                                        scored_text_dataset, seq2seq_dataset,
                                        seq2seq_eval_pairs)
 from tfllm.experiment.model import (MODEL_FILE, build_model, load_model,
-                                    load_model_and_tokenizer, model_from_json, read_json,
-                                    start_model, wants_ilql)
+                                    load_model_and_tokenizer, lora_settings,
+                                    model_from_json, read_json, start_model, wants_ilql,
+                                    with_lora)
 from tfllm.experiment.presets import PRESET_PREFIX, export_preset, resolve_workdir
 from tfllm.experiment.rl import HeldOutEvaluation, environment, reward_fn
 from tfllm.experiment.tokenizer import TOKENIZER_DIR, tokenizer_for
@@ -37,8 +38,8 @@ __all__ = [
     "build_model", "chat_dataset", "check_training", "class_names", "classification_dataset",
     "corpus_dataset", "corpus_documents", "corpus_texts", "environment", "export_preset",
     "finetune_datasets", "flat_config", "lm_dataset", "lm_evaluation_dataset", "load_model",
-    "load_model_and_tokenizer", "make_trainer", "model_from_json", "preference_dataset",
+    "load_model_and_tokenizer", "lora_settings", "make_trainer", "model_from_json", "preference_dataset",
     "read_json", "resolve_workdir", "reward_fn", "sample_fn", "scored_documents",
     "scored_text_dataset", "scorer_for", "seq2seq_dataset", "seq2seq_eval_pairs",
-    "seq2seq_pairs", "start_model", "tokenizer_for", "wants_ilql",
+    "seq2seq_pairs", "start_model", "tokenizer_for", "wants_ilql", "with_lora",
 ]

@@ -76,3 +76,41 @@ def start_model(config, workdir):
         raise ValueError(f"config.model.kind='ilql' needs a DecoderLM in --init_workdir "
                          f"{workdir}, not a {type(model).__name__}")
     return ILQLModel(model, beta=config.model.get("beta", 1.0))
+
+
+def lora_settings(config, start):
+    """`enable_lora`'s arguments from config.lora (rank, alpha, target: comma-separated
+    names, tfllm.models.lora), or None when LoRA is off (rank 0 or no section); ValueError
+    naming the field for settings that cannot run. `start`: the trained model's workdir."""
+    lora = config.get("lora") or {}
+    rank = lora.get("rank", 0)
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 0:
+        raise ValueError(f"config.lora.rank={rank!r}: expected an int >= 0 (0: LoRA off)")
+    if not rank:
+        return None
+    alpha = lora.get("alpha", 0.0)
+    if alpha < 0:
+        raise ValueError(f"config.lora.alpha={alpha!r}: expected >= 0 (0: the rank, so "
+                         "the update is not scaled)")
+    names = [name.strip() for name in str(lora.get("target", "")).split(",") if name.strip()]
+    if not names:
+        raise ValueError("config.lora.target is empty: name the layers to adapt, e.g. "
+                         "'query_key_value' or 'attention,feed_forward'")
+    if not start:
+        raise ValueError(f"config.lora.rank={rank}: LoRA fine-tunes a trained model; give "
+                         "--init_workdir or config.init_from")
+    if wants_ilql(config):
+        raise ValueError("config.lora.rank > 0 with config.model.kind='ilql': the new Q and "
+                         "V heads train in full; set config.lora.rank=0")
+    return dict(rank=rank, lora_alpha=float(alpha) or None, target_layer_names=names)
+
+
+def with_lora(model, settings):
+    """`model` with LoRA enabled by `settings` (`lora_settings`; None: unchanged)."""
+    if settings:
+        try:
+            model.enable_lora(**settings)
+        except ValueError as e:
+            raise ValueError(f"config.lora.target={','.join(settings['target_layer_names'])!r}"
+                             f": {e}") from e
+    return model
