@@ -60,6 +60,23 @@ def test_chat_finetune_with_lora_leaves_the_merged_model_in_the_workdir(
     assert changed_paths(weights_by_path(merged), again) == []
 
 
+def test_dpo_with_lora_trains_adapters_against_the_start_model(trained_preset, tmp_path,
+                                                               capsys):
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"prompt": p, "chosen": " good", "rejected": " bad"})
+                             + "\n" for p in PROMPTS * 2))
+    workdir = str(tmp_path / "dpo")
+    call(finetune.main, f"--config={ROOT}/configs/dpo_sentiment.py", f"--workdir={workdir}",
+         f"--init_workdir={trained_preset.workdir}", f"--train_file={pairs}",
+         "--config.training.steps=2", "--config.training.batch_size=2",
+         "--config.data.sequence_length=32", "--config.lora.rank=2", *QUIET)
+    assert "step 2 (completed)" in capsys.readouterr().out
+    start = weights_by_path(experiment.load_model(trained_preset.workdir))
+    end = weights_by_path(experiment.load_model(workdir))
+    assert changed_paths(start, end) == [f"decoder/block_{i}/self_attention/qkv/kernel"
+                                         for i in (0, 1)]
+
+
 def test_continued_pretraining_with_lora_trains_the_attention_only(trained_preset, tmp_path):
     workdir = str(tmp_path / "continued")
     call(pretrain.main, f"--config={TINY}", f"--workdir={workdir}",

@@ -97,6 +97,22 @@ def test_the_merge_folds_alpha_over_rank_times_a_b_into_the_kernel():
     np.testing.assert_allclose(merged(inputs).numpy(), model(inputs).numpy(), atol=2e-5)
 
 
+def test_a_mixed_precision_merge_keeps_the_float32_kernel():
+    keras.utils.set_random_seed(0)
+    model = DecoderLM.from_preset("tiny", vocabulary_size=VOCAB, max_sequence_length=LENGTH,
+                                  dtype="mixed_bfloat16")
+    model.enable_lora(2)
+    layer = model.decoder.blocks[1].self_attention.qkv_dense
+    layer.lora_kernel_b.assign(np.full((2, 96), 0.01, np.float32))
+    base = {v.path: v.numpy() for v in model.weights}[layer.path + "/kernel"]
+    expected = base + layer.lora_kernel_a.numpy() @ layer.lora_kernel_b.numpy()
+    merged = model.merge_lora().decoder.blocks[1].self_attention.qkv_dense
+    assert merged.kernel.dtype == "float32"
+    # float32 exactly; rounded to bfloat16 (as Dense.kernel computes it) it would be off
+    # by up to 2^-9 of each value
+    np.testing.assert_allclose(merged.kernel.numpy(), expected, rtol=1e-6, atol=1e-8)
+
+
 def test_the_merged_model_saves_and_loads_as_a_plain_keras_model(tmp_path):
     model = lm()
     model.enable_lora(4, ["attention"])

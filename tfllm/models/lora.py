@@ -93,18 +93,22 @@ def enable_lora(model, rank, target_layer_names=None, lora_alpha=None):
 
 def merge_lora(model):
     """A new model of `model`'s class and config whose kernels are `model`'s with the
-    adapters folded in (kernel + alpha / rank * A @ B, as Keras' `.keras` saving writes
-    them): a plain model, without adapters, trainable."""
+    adapters folded in (kernel + alpha / rank * A @ B, in the kernel's dtype: Keras'
+    `Dense.kernel` would round it to the compute dtype): a plain model, without adapters,
+    trainable."""
     merged = type(model).from_config(model.get_config())
-    kernels = {f"{path}/kernel": layer.kernel for path, layer in lora_layers(model).items()}
     prefix, merged_prefix = model.name + "/", merged.name + "/"
-    values = {v.path.removeprefix(prefix): v for v in model.variables
+    values = {v.path.removeprefix(prefix): v.numpy() for v in model.variables
               if v.path.rsplit("/", 1)[-1] not in LORA_VARIABLES}
+    for path, layer in lora_layers(model).items():
+        update = layer.lora_kernel_a.numpy() @ layer.lora_kernel_b.numpy()
+        kernel = values[f"{path}/kernel"]
+        values[f"{path}/kernel"] = (kernel + layer.lora_alpha / layer.lora_rank
+                                    * update).astype(kernel.dtype)
     for variable in merged.variables:
         path = variable.path.removeprefix(merged_prefix)
-        if path.endswith("seed_generator_state"):
-            continue
-        variable.assign(kernels[path] if path in kernels else values[path])
+        if not path.endswith("seed_generator_state"):
+            variable.assign(values[path])
     return merged
 
 
