@@ -53,6 +53,11 @@ def test_chat_finetune_with_lora_leaves_the_merged_model_in_the_workdir(
     assert changed_paths(start, weights_by_path(merged)) == [
         f"decoder/block_{i}/{layer}/kernel" for i in (0, 1)
         for layer in ("feed_forward/inner", "self_attention/qkv")]
+    # the adapters file turns the start model into the fine-tuned one
+    adapted = experiment.load_model(trained_preset.workdir)
+    adapted.load_lora_weights(os.path.join(workdir, "adapters.lora.h5"))
+    ids = np.array([[1, 5, 9, 2, 7]], np.int32)
+    np.testing.assert_allclose(adapted(ids).numpy(), merged(ids).numpy(), atol=2e-5)
     # a rerun finds the run finished: the same merged model, nothing trained
     call(finetune.main, *args)
     assert "step 2 (completed)" in capsys.readouterr().out

@@ -79,6 +79,7 @@ def test_the_workdir_holds_the_merged_model_for_later_binaries(tmp_path):
     assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == ["ckpt-4"]
     assert sorted(os.path.basename(p) for p in tf.train.get_checkpoint_state(
         str(tmp_path / "lora_checkpoints")).all_model_checkpoint_paths) == ["ckpt-2", "ckpt-4"]
+    assert os.path.isfile(tmp_path / "adapters.lora.h5")
     plain = DecoderLM.from_config(t.model.get_config())
     restore_model(str(tmp_path / "checkpoints"), plain)
     assert not any("lora" in v.path for v in plain.variables)

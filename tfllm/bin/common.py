@@ -9,6 +9,7 @@ Workdir layout (everything a later binary needs to rebuild the run):
     <workdir>/checkpoints/       tf.train.CheckpointManager files (of a LoRA run: the merged
                                  model, written when it ends)
     <workdir>/lora_checkpoints/  a LoRA run's training checkpoints (adapters, optimizer, step)
+    <workdir>/adapters.lora.h5   a LoRA run's adapters alone, written when it ends
     <workdir>/tensorboard/       TensorBoard events (tfllm-evaluate: the run tensorboard/eval)
 """
 

@@ -179,7 +179,7 @@ def finetune(config, workdir):
     from tfllm.rl import EpisodeReplay, save_policy
     from tfllm.tokenizers import Tokenizer
     from tfllm.training.checkpoints import (Checkpointer, model_trackables,
-                                            save_merged_model, training_checkpoints)
+                                            save_lora_outputs, training_checkpoints)
 
     common.setup(config)
     lm_workdir = experiment.resolve_workdir(config.init_from)
@@ -261,7 +261,7 @@ def finetune(config, workdir):
             checkpointer.save()
     checkpointer.save()
     if lora:
-        save_merged_model(workdir, model, int(agent.train_step_counter.numpy()))
+        save_lora_outputs(workdir, model, int(agent.train_step_counter.numpy()))
     writer.flush()
     final = held_out(agent.collect_policy, agent.statistics)
     save_policy(agent.policy, os.path.join(workdir, "policy"))

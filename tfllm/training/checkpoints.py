@@ -7,28 +7,31 @@ import time
 import tensorflow as tf
 from absl import logging
 
-from tfllm.models.lora import lora_enabled, merge_lora
+from tfllm.models.lora import lora_enabled, merge_lora, save_lora_weights
 from tfllm.models.restore import (model_trackables, restore_model,  # noqa: F401
                                   restore_newest, trainable_trackables)
 
 MODEL_CHECKPOINTS_DIR = "checkpoints"
 LORA_CHECKPOINTS_DIR = "lora_checkpoints"
+ADAPTERS_FILE = "adapters.lora.h5"
 
 
 def training_checkpoints(workdir, model, name="model"):
     """(directory, trackables) of `model` in a run's training checkpoints: every variable
     in <workdir>/checkpoints; of a LoRA model only the trainable ones (the adapters) in
     <workdir>/lora_checkpoints, its merged weights going to <workdir>/checkpoints when the
-    run ends (`save_merged_model`)."""
+    run ends (`save_lora_outputs`)."""
     if lora_enabled(model):
         return (os.path.join(workdir, LORA_CHECKPOINTS_DIR),
                 trainable_trackables(model, name))
     return os.path.join(workdir, MODEL_CHECKPOINTS_DIR), model_trackables(model, name)
 
 
-def save_merged_model(workdir, model, step):
-    """Writes LoRA model `model` merged (`merge_lora`) as the model-only checkpoint
-    `<workdir>/checkpoints/ckpt-<step>` that every later binary loads (only that one)."""
+def save_lora_outputs(workdir, model, step):
+    """Writes what a LoRA run leaves: `model` merged (`merge_lora`) as the model-only
+    checkpoint `<workdir>/checkpoints/ckpt-<step>` that every later binary loads (only that
+    one), and its adapters alone to `<workdir>/adapters.lora.h5` (`save_lora_weights`)."""
+    save_lora_weights(model, os.path.join(workdir, ADAPTERS_FILE))
     with tf.init_scope():
         merged = merge_lora(model)
     checkpoint = tf.train.Checkpoint(**model_trackables(merged))

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from tfllm.training import inputs, strategies
 from tfllm.models.lora import lora_enabled
-from tfllm.training.checkpoints import Checkpointer, save_merged_model, training_checkpoints
+from tfllm.training.checkpoints import Checkpointer, save_lora_outputs, training_checkpoints
 from tfllm.training.compilation import resolve_jit_compile
 from tfllm.training.summaries import Summaries, samples_markdown
 
@@ -428,9 +428,9 @@ class Trainer:
         return self._finish(result, evaluated)
 
     def _save_merged(self):
-        """A LoRA run's model, merged, to <workdir>/checkpoints (chief only)."""
+        """A LoRA run's merged model and adapters file (`save_lora_outputs`; chief only)."""
         if self.lora and self.workdir and self.chief:
-            save_merged_model(self.workdir, self.model, int(self.step.numpy()))
+            save_lora_outputs(self.workdir, self.model, int(self.step.numpy()))
 
     def _finish(self, result, evaluated):
         """The final evaluation (unless the last step just had one), logged at the last
