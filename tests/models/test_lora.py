@@ -196,8 +196,9 @@ def test_keras_fit_gives_the_trainer_mle_loss_on_the_same_batch():
     model = lm()
     data = batch(4)
     loss, _ = get_objective("mle")(model, data, training=False)
-    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True, reduction="mean_with_sample_weight"))
+    model.compile(optimizer=keras.optimizers.SGD(0.0),
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True, reduction="mean_with_sample_weight"))
     history = model.fit({"token_ids": data["token_ids"], "padding_mask": data["padding_mask"]},
                         data["labels"], sample_weight=data["loss_mask"], batch_size=4,
                         epochs=1, verbose=0, shuffle=False)

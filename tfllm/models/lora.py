@@ -4,9 +4,10 @@
 Target names match a Dense layer by the end of its path: "qkv" (the fused self-attention
 query/key/value projection), "query" and "key_value" (cross-attention), "output" (every
 attention and feed-forward output projection), "inner" (the first feed-forward matrix),
-"self_attention/output", ... Three names stand for groups: "query_key_value" (the projections attention computes its
-queries, keys and values with: "qkv", "query", "key_value"), "attention" (every attention
-projection) and "feed_forward" (both feed-forward matrices).
+"self_attention/output", ... Three names stand for groups: "query_key_value" (the
+projections attention computes its queries, keys and values with: "qkv", "query",
+"key_value"), "attention" (every attention projection) and "feed_forward" (both
+feed-forward matrices).
 """
 
 import keras
@@ -59,6 +60,7 @@ def lora_layers(model):
 
 
 def lora_enabled(model):
+    """Whether any Dense layer of `model` has LoRA adapters."""
     return bool(lora_layers(model))
 
 
