@@ -1,7 +1,11 @@
-"""Chat / QA supervised fine-tuning of a DecoderLM on {"prompt", "response"} JSONL.
+"""Chat / QA supervised fine-tuning of a DecoderLM on JSONL of {"prompt", "response"} or
+{"messages": [{"role": "system"|"user"|"assistant", "content": ...}, ...]} records.
 
-The data pipeline (tfllm.data.prompts) applies the chat template and masks the prompt
-out of the loss, so the MLE objective learns only the responses.
+The data pipeline (tfllm.data.prompts) applies the chat template (config.tokenizer.
+chat_template, stored with the run's tokenizer, so `tfllm-generate --interactive` talks in
+the same format) and masks everything but the assistant turns out of the loss.
+`config.data.pack=True` packs several examples into each row, attention kept within
+each example.
 
     tfllm-finetune --config=configs/chat_sft.py --workdir=runs/chat \
         --train_file=train.jsonl [--eval_file=valid.jsonl] [--init_workdir=runs/lm_small]
@@ -29,6 +33,7 @@ holds the adapter-only training checkpoints (lora_checkpoints/) and the merged m
 import ml_collections
 
 from tfllm.bin import defaults
+from tfllm.data.prompts import ROLE_TEMPLATES
 
 
 def get_config(variant=""):
@@ -39,9 +44,9 @@ def get_config(variant=""):
                         hidden_dim=128, num_heads=4, intermediate_dim=512,
                         activation="gelu_tanh", dropout=0.1)
     config.data = dict(kind="chat", train_file="", test_file="", sequence_length=96,
-                       shuffle_seed=0)
+                       shuffle_seed=0, pack=False)
     config.tokenizer = dict(kind="sentencepiece", vocabulary_size=1000, control_tokens=(),
-                            options={})
+                            options={}, chat_template=dict(ROLE_TEMPLATES))
     config.objective = dict(name="mle", options={})
     config.optimizer = defaults.optimizer(beta_2=0.98)
     config.schedule = defaults.schedule()

@@ -197,6 +197,30 @@ def test_a_chat_run_is_evaluated_on_its_test_file(pretrained, tmp_path):
     assert 0.0 < metrics["loss"] < np.log(256) + 1.0
 
 
+def test_a_packed_multi_turn_chat_run_keeps_its_template(pretrained, tmp_path):
+    """Messages records, packed rows and a template of the config's: the run's tokenizer
+    holds the template, and evaluation counts every assistant turn and its <eos>."""
+    data = tmp_path / "chat.jsonl"
+    turns = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "y"},
+             {"role": "user", "content": "b"}, {"role": "assistant", "content": "n"}]
+    data.write_text("".join(json.dumps({"messages": turns}) + "\n" for _ in range(8)))
+    workdir = str(tmp_path / "sft")
+    call(finetune.main, f"--config={ROOT}/configs/chat_sft.py", f"--workdir={workdir}",
+         f"--init_workdir={pretrained}", f"--train_file={data}", f"--eval_file={data}",
+         "--config.training.steps=1", "--config.data.sequence_length=32",
+         "--config.data.pack=True", "--config.tokenizer.chat_template.user=Q{content}:",
+         "--config.training.batch_size=2", *QUIET)
+    tokenizer = experiment.load_model_and_tokenizer(workdir)[1]
+    assert tokenizer.chat_template["user"] == "Q{content}:"
+    rows = experiment.chat_dataset(FLAGS.config, tokenizer, str(data), train=False,
+                                   drop_remainder=False)
+    segments = np.concatenate([b["segment_ids"].numpy() for b in rows])
+    assert len(segments) < 8 and segments.max() >= 2  # rows of several conversations
+    call(evaluate.main, f"--workdir={workdir}")
+    with open(os.path.join(workdir, "eval", "metrics.json")) as f:
+        assert json.load(f)["tokens"] == 8 * 4  # "y", "n", each with its <eos>
+
+
 def test_seq2seq_finetune_on_a_tsv(tmp_path, capsys):
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text(PAIRS_TSV)

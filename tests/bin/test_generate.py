@@ -23,20 +23,26 @@ def parsed_flags():
         yield
 
 
-def test_chat_repl_keeps_the_history_and_resets(monkeypatch, capsys):
+@pytest.fixture(scope="module")
+def byte_tokenizer():
+    return Tokenizer.train([], None, kind="byte")
+
+
+def test_chat_repl_keeps_the_history_and_resets(monkeypatch, capsys, byte_tokenizer):
     calls = []
 
-    def complete(model, tokenizer, prompts, seed):
-        calls.append((prompts, seed))
+    def complete(model, tokenizer, prompts, seed, ids):
+        calls.append((tokenizer.decode(ids[0], skip_special_tokens=False), seed))
         return [f" reply{len(calls) - 1} \n"]  # the REPL strips the reply
 
     stdin = io.StringIO("a\nb\n/reset\nc\n/exit\nnever read\n")  # piped: not a terminal
     monkeypatch.setattr(generate_bin, "complete", complete)
     monkeypatch.setattr("sys.stdin", stdin)
-    generate_bin.chat(None, None)
-    assert calls == [(["User: a\nAssistant: "], 0),
-                     (["User: a\nAssistant: reply0\nUser: b\nAssistant: "], 1),
-                     (["User: c\nAssistant: "], 3)]  # after /reset (turn 2): no history
+    generate_bin.chat(None, byte_tokenizer)
+    # The prompt is the conversation in the training template: <eos> ends each reply.
+    assert calls == [("<bos>User: a\nAssistant: ", 0),
+                     ("<bos>User: a\nAssistant: reply0<eos>User: b\nAssistant: ", 1),
+                     ("<bos>User: c\nAssistant: ", 3)]  # after /reset (turn 2): no history
     # Piped turns are echoed, so the output is the transcript.
     assert capsys.readouterr().out == ("User: a\nAssistant: reply0\nUser: b\nAssistant: reply1\n"
                                        "User: /reset\nUser: c\nAssistant: reply2\n"
@@ -44,20 +50,33 @@ def test_chat_repl_keeps_the_history_and_resets(monkeypatch, capsys):
     assert stdin.readline() == "never read\n"  # /exit stopped reading
 
 
-def test_chat_repl_does_not_echo_a_terminal(monkeypatch, capsys):
+def test_chat_repl_uses_the_tokenizers_chat_template(monkeypatch):
+    tokenizer = Tokenizer.train([], None, kind="byte")
+    tokenizer.chat_template = {"system": "{content}", "user": "Q: {content} A:",
+                               "assistant": " {content}\n"}
+    calls = []
+    monkeypatch.setattr(generate_bin, "complete", lambda model, tok, prompts, seed, ids:
+                        calls.append(tok.decode(ids[0], skip_special_tokens=False)) or ["x"])
+    monkeypatch.setattr("sys.stdin", io.StringIO("a\nb\n"))
+    with pytest.raises(EOFError):
+        generate_bin.chat(None, tokenizer)
+    assert calls == ["<bos>Q: a A:", "<bos>Q: a A: x\n<eos>Q: b A:"]
+
+
+def test_chat_repl_does_not_echo_a_terminal(monkeypatch, capsys, byte_tokenizer):
     class Terminal(io.StringIO):
         def isatty(self):
             return True
 
-    monkeypatch.setattr(generate_bin, "complete", lambda *args: ["hello"])
+    monkeypatch.setattr(generate_bin, "complete", lambda *args, **kwargs: ["hello"])
     monkeypatch.setattr("sys.stdin", Terminal("hi\n"))
     with pytest.raises(EOFError):  # the end of input ends the chat (main catches it)
-        generate_bin.chat(None, None)
+        generate_bin.chat(None, byte_tokenizer)
     assert capsys.readouterr().out == "User: Assistant: hello\nUser: "  # no echo of "hi"
 
 
-def test_long_prompt_keeps_bos_and_its_last_tokens(monkeypatch):
-    tokenizer = Tokenizer.train([], None, kind="byte")
+def test_long_prompt_keeps_bos_and_its_last_tokens(monkeypatch, byte_tokenizer):
+    tokenizer = byte_tokenizer
     model = DecoderLM(tokenizer.vocabulary_size, 1, 2, 16, 32, max_sequence_length=16)
     seen = []
 
@@ -72,6 +91,9 @@ def test_long_prompt_keeps_bos_and_its_last_tokens(monkeypatch):
     assert seen[0] == [[tokenizer.bos_id] + tokenizer.encode(history[-9:]),
                        [tokenizer.bos_id] + tokenizer.encode("hi")]
     assert out == ["ok", "ok"]  # the continuation only
+    generate_bin.complete(model, tokenizer, [], seed=0,
+                          ids=[[tokenizer.bos_id] + tokenizer.encode(history)])
+    assert seen[1] == seen[0][:1]  # token-id prompts are cut the same way
     with flagsaver.flagsaver(max_new_tokens=15):
         with pytest.raises(ValueError, match="--max_new_tokens=15 leaves no room for a "
                                              "prompt in the model's 16 positions"):

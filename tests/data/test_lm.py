@@ -72,8 +72,11 @@ def test_packing_many_random_documents():
 
 
 def test_segment_ids_and_document_separators(tok):
+    unmasked = _collect(lm.make_lm_dataset(["ab", "cde", "f"], tok, 12, 1, shuffle=False,
+                                           drop_remainder=False))[0]
+    assert "segment_ids" not in unmasked
     batch = _collect(lm.make_lm_dataset(["ab", "cde", "f"], tok, 12, 1, shuffle=False,
-                                        drop_remainder=False))[0]
+                                        drop_remainder=False, document_mask=True))[0]
     eos = tok.eos_id
     a, b, c, d, e, f = (x + 7 for x in b"abcdef")
     assert batch["token_ids"][0].tolist() == [a, b, eos, c, d, e, eos, f, eos, 0, 0, 0]
@@ -83,7 +86,8 @@ def test_segment_ids_and_document_separators(tok):
 
 
 def test_dtypes_and_shapes(tok):
-    ds = lm.make_lm_dataset(["abcdefghijklmnop"] * 4, tok, T, 2, repeat=True)
+    ds = lm.make_lm_dataset(["abcdefghijklmnop"] * 4, tok, T, 2, repeat=True,
+                            document_mask=True)
     spec = ds.element_spec
     assert spec["token_ids"].shape.as_list() == [2, T]
     assert spec["token_ids"].dtype == tf.int32 and spec["labels"].dtype == tf.int32

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from tfllm.data import classification, documents, prompts
@@ -114,3 +115,75 @@ def test_responses_cut_off_by_the_sequence_length(tok, tmp_path):
     with pytest.raises(ValueError, match=r"records \(chosen\): every example's response"):
         prompts.make_preference_dataset(
             [{"prompt": "q" * 10, "chosen": "c", "rejected": "r"}], tok, 4, 1)
+
+
+def test_messages_loss_on_every_assistant_turn(tok):
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "a"},
+                {"role": "assistant", "content": "bc"}, {"role": "user", "content": "d"},
+                {"role": "assistant", "content": "e"}]
+    b = next(iter(prompts.make_chat_dataset([{"messages": messages}], tok, 64, 1)))
+    text = tok.decode(b["token_ids"].numpy()[0].tolist(), skip_special_tokens=False)
+    assert text.rstrip("<pad>") == ("<bos>System: S\nUser: a\nAssistant: bc<eos>"
+                                    "User: d\nAssistant: e")
+    labels, mask = b["labels"].numpy()[0], b["loss_mask"].numpy()[0]
+    assert tok.decode(labels[mask > 0].tolist(), skip_special_tokens=False) == (
+        "bc<eos>e<eos>")
+
+
+def test_one_turn_messages_equal_prompt_and_response(tok):
+    turns = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+    as_messages = next(iter(prompts.make_chat_dataset([{"messages": turns}], tok, 24, 1)))
+    as_pair = next(iter(prompts.make_chat_dataset([{"prompt": "hi", "response": "yo"}],
+                                                  tok, 24, 1)))
+    for key, value in as_pair.items():
+        np.testing.assert_array_equal(as_messages[key].numpy(), value.numpy())
+
+
+@pytest.mark.parametrize("messages,message", [
+    ([], "'messages' must be a non-empty list"),
+    ([{"role": "bot", "content": "x"}], r"messages\[0\] must be"),
+    ([{"role": "user", "content": 3}], r"messages\[0\] must be"),
+    ([{"role": "user", "content": "x"}], "no assistant turn to learn from"),
+])
+def test_bad_messages_name_the_line(tok, tmp_path, messages, message):
+    path = _write_jsonl(tmp_path / "chat.jsonl", [{"prompt": "a", "response": "b"},
+                                                  {"messages": messages}])
+    with pytest.raises(ValueError, match=f"chat.jsonl:2: {message}"):
+        prompts.make_chat_dataset(path, tok, 24, 1)
+
+
+def test_chat_templates_are_checked(tok):
+    records = [{"prompt": "a", "response": "b"}]
+    with pytest.raises(ValueError, match="expected a template for each of the roles"):
+        prompts.make_chat_dataset(records, tok, 24, 1, template={"user": "{content}"})
+    bad = dict(prompts.ROLE_TEMPLATES, assistant="no placeholder")
+    with pytest.raises(ValueError, match=r"chat_template.assistant: 'no placeholder' must "
+                                         r"hold '\{content\}' once"):
+        prompts.make_chat_dataset(records, tok, 24, 1, template=bad)
+
+
+def test_packing_keeps_every_example_whole_in_fewer_rows():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 17, 40)
+    arrays = {"token_ids": np.zeros((40, 16), np.int32), "padding_mask": np.zeros((40, 16), bool),
+              "loss_mask": np.zeros((40, 16), np.float32)}
+    for i, n in enumerate(lengths):
+        arrays["token_ids"][i, :n] = 100 + i
+        arrays["padding_mask"][i, :n] = True
+        arrays["loss_mask"][i, :n] = i
+    packed = prompts.pack_examples(arrays, pad_id=0)
+    assert len(packed["token_ids"]) < 40
+    # A lower bound: no packing can use fewer rows than the tokens fill.
+    assert len(packed["token_ids"]) >= np.ceil(lengths.sum() / 16)
+    seen = {}
+    for row in range(len(packed["token_ids"])):
+        ids, segments = packed["token_ids"][row], packed["segment_ids"][row]
+        assert (segments[:packed["padding_mask"][row].sum()] > 0).all()
+        assert (ids[segments == 0] == 0).all()
+        for segment in set(segments.tolist()) - {0}:
+            where = segments == segment
+            (example,) = set(ids[where] - 100)
+            assert example not in seen and where.sum() == lengths[example]
+            assert (packed["loss_mask"][row][where] == example).all()
+            seen[example] = row
+    assert sorted(seen) == list(range(40))

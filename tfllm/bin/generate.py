@@ -25,8 +25,9 @@ flags.DEFINE_integer("num_beams", 4, "beams of beam search")
 flags.DEFINE_integer("seed", 0, "sampling seed")
 
 
-def complete(model, tokenizer, prompts, seed):
-    """Continuations (text after each prompt) of `prompts`; a Seq2SeqTransformer's targets."""
+def complete(model, tokenizer, prompts, seed, ids=None):
+    """Continuations (text after each prompt) of `prompts`; a Seq2SeqTransformer's targets.
+    `ids`: a DecoderLM's prompts as token ids (each starting with <bos>) instead."""
     from tfllm.data.seq2seq import encode_sources
     from tfllm.generation import generate
     from tfllm.models import Seq2SeqTransformer
@@ -43,7 +44,9 @@ def complete(model, tokenizer, prompts, seed):
             raise ValueError(f"--max_new_tokens={FLAGS.max_new_tokens} leaves no room for a "
                              f"prompt in the model's {model.max_sequence_length} positions")
         # Long prompts (a chat history) keep <bos> and their last tokens.
-        ids = [[tokenizer.bos_id] + tokenizer.encode(p)[-(limit - 1):] for p in prompts]
+        if ids is None:
+            ids = [[tokenizer.bos_id] + tokenizer.encode(p) for p in prompts]
+        ids = [row[:1] + row[1:][-(limit - 1):] for row in ids]
     outputs = generate(model, ids, FLAGS.max_new_tokens, sampler=FLAGS.sampler, seed=seed,
                        stop_token_ids=[tokenizer.eos_id], pad_token_id=tokenizer.pad_id,
                        banned_token_ids=list(tokenizer.control_token_ids.values()), **options)
@@ -62,21 +65,23 @@ def read_turn():
 
 
 def chat(model, tokenizer):
-    """Reads user turns from stdin; the whole conversation is the prompt of each reply.
-    "/reset" forgets the history, "/exit" or "/quit" (or end of input) ends the chat."""
-    from tfllm.data.prompts import CHAT_TEMPLATE
+    """Reads user turns from stdin; the whole conversation, in the chat template of
+    training (the tokenizer's), is the prompt of each reply. "/reset" forgets the
+    history, "/exit" or "/quit" (or end of input) ends the chat."""
+    from tfllm.data.prompts import encode_messages
 
-    history = ""
+    messages = []
     for turn, line in enumerate(iter(read_turn, None)):
         if line.strip() in ("/exit", "/quit"):
             return
         if line.strip() == "/reset":
-            history = ""
+            messages = []
             continue
-        history += CHAT_TEMPLATE.format(prompt=line)
-        reply = complete(model, tokenizer, [history], FLAGS.seed + turn)[0].strip()
+        messages.append({"role": "user", "content": line})
+        ids, _ = encode_messages(tokenizer, messages)
+        reply = complete(model, tokenizer, [], FLAGS.seed + turn, ids=[ids])[0].strip()
         print(f"Assistant: {reply}", flush=True)
-        history += reply + "\n"
+        messages.append({"role": "assistant", "content": reply})
 
 
 def main(argv):

@@ -8,8 +8,9 @@ mask, document starts) travel with the tokens through packing, so they stay alig
 A finite stream's tail is padded into one last row (padding masked out).
 
 Batches (docs/ARCHITECTURE.md): token_ids, labels (int32 (B, T)), padding_mask (bool),
-loss_mask, scores (float32; score of the segment of each *label* token), segment_ids
-(int32; 1, 2, ... per document within the row, 0 on padding).
+loss_mask, scores (float32; score of the segment of each *label* token) and, with
+`document_mask`, segment_ids (int32; 1, 2, ... per document within the row, 0 on
+padding), which keep a model's attention within each document.
 """
 
 import tensorflow as tf
@@ -94,20 +95,22 @@ def pack(token_dataset, sequence_length, pad_id, flush=True):
     return elements.scan(initial, step).unbatch()
 
 
-def rows_to_batch(rows):
+def rows_to_batch(rows, document_mask=False):
     """Batched rows (B, T+1) -> the LM batch dict of docs/ARCHITECTURE.md."""
     real_inputs = rows["real"][:, :-1]
     real_labels = rows["real"][:, 1:]
     starts = tf.cast(rows["starts"][:, :-1], tf.int32)
     segment_ids = tf.cumsum(starts, axis=1) - starts[:, :1] + 1
-    return {
+    batch = {
         "token_ids": rows["tokens"][:, :-1],
         "labels": rows["tokens"][:, 1:],
         "padding_mask": real_inputs,
         "loss_mask": tf.cast(real_labels, tf.float32),
         "scores": rows["scores"][:, 1:],
-        "segment_ids": tf.where(real_inputs, segment_ids, 0),
     }
+    if document_mask:
+        batch["segment_ids"] = tf.where(real_inputs, segment_ids, 0)
+    return batch
 
 
 def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0,
@@ -115,7 +118,8 @@ def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0
                     filter_threshold=None, filter_percentile=None, filter_score="per_char",
                     shuffle_buffer_size=None,
                     row_shuffle_buffer_size=4096, reshuffle_each_iteration=True, num_shards=1,
-                    shard_index=0, input_context=None, drop_remainder=True, prefetch=True):
+                    shard_index=0, input_context=None, drop_remainder=True, prefetch=True,
+                    document_mask=False):
     """The causal LM training/evaluation dataset.
 
     Args:
@@ -145,6 +149,8 @@ def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0
         input_context: a tf.distribute.InputContext; overrides num_shards/shard_index.
         drop_remainder: drop a last partial batch (fixed shapes for XLA).
         prefetch: end with prefetch(AUTOTUNE).
+        document_mask: batches carry segment_ids, so attention stays within each
+            document of a packed row and positions restart at each document.
     """
     if isinstance(documents, tf.data.Dataset):
         if filter_threshold is not None or filter_percentile is not None:
@@ -169,7 +175,8 @@ def make_lm_dataset(documents, tokenizer, sequence_length, batch_size, *, seed=0
         dataset = dataset.shuffle(row_shuffle_buffer_size, seed=seed + 1,
                                   reshuffle_each_iteration=reshuffle_each_iteration)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    dataset = dataset.map(rows_to_batch, num_parallel_calls=_AUTOTUNE, deterministic=True)
+    dataset = dataset.map(lambda rows: rows_to_batch(rows, document_mask),
+                          num_parallel_calls=_AUTOTUNE, deterministic=True)
     if start_step:
         dataset = dataset.skip(start_step)
     return dataset.prefetch(_AUTOTUNE) if prefetch else dataset

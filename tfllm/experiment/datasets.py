@@ -1,7 +1,9 @@
 """tf.data pipelines of a config (batch keys: docs/ARCHITECTURE.md), one per data kind."""
 
+import os
+
 from tfllm.experiment.corpus import corpus_documents, scored_documents, seq2seq_pairs
-from tfllm.experiment.tokenizer import tokenizer_for
+from tfllm.experiment.tokenizer import TOKENIZER_DIR, tokenizer_for
 
 FINETUNE_KINDS = ("chat", "seq2seq", "preference", "classification", "corpus",
                   "scored_text")
@@ -33,7 +35,8 @@ def lm_dataset(config, tokenizer, split, repeat):
     return make_lm_dataset(documents, tokenizer, int(data.sequence_length),
                            int(config.training.batch_size),
                            seed=int(data.get("shuffle_seed", 0)), shuffle=True,
-                           repeat=repeat, reshuffle_each_iteration=repeat, **options)
+                           repeat=repeat, reshuffle_each_iteration=repeat,
+                           document_mask=bool(data.get("document_mask", False)), **options)
 
 
 def corpus_dataset(config, tokenizer, split, train):
@@ -100,12 +103,14 @@ def seq2seq_dataset(config, tokenizer, pairs, train):
 
 
 def chat_dataset(config, tokenizer, path, train, drop_remainder=True):
-    """Prompt-masked LM batches of a {prompt, response} JSONL file."""
+    """LM batches of a chat JSONL file ({prompt, response} or {messages} records), the
+    loss on the assistant turns; packed with config.data.pack."""
     from tfllm.data.prompts import make_chat_dataset
 
     return make_chat_dataset(path, tokenizer, int(config.data.sequence_length),
-                             int(config.training.batch_size), shuffle=train, repeat=train,
-                             seed=int(config.data.get("shuffle_seed", 0)),
+                             int(config.training.batch_size),
+                             pack=bool(config.data.get("pack", False)), shuffle=train,
+                             repeat=train, seed=int(config.data.get("shuffle_seed", 0)),
                              drop_remainder=drop_remainder)
 
 
@@ -155,6 +160,25 @@ def _jsonl_texts(path, fields):
     from tfllm.data import sources
 
     return [r[field] for r in sources.read_jsonl(path, fields) for field in fields]
+
+
+def _chat_texts(path):
+    from tfllm.data import prompts, sources
+
+    return [message["content"] for number, record in
+            sources.read_jsonl(path, (), line_numbers=True)
+            for message in prompts.to_messages(record, f"{path}:{number}")]
+
+
+def _set_chat_template(config, tokenizer, workdir):
+    """Stores config.tokenizer.chat_template, if set, with the workdir's tokenizer."""
+    template = config.tokenizer.get("chat_template")
+    if template:
+        from tfllm.data.prompts import check_chat_template
+
+        tokenizer.chat_template = check_chat_template(dict(template),
+                                                      "config.tokenizer.chat_template")
+        tokenizer.save(os.path.join(workdir, TOKENIZER_DIR))
 
 
 def _batch_or_none(held_out, what, config):
@@ -215,8 +239,10 @@ def finetune_datasets(config, workdir, train_file="", eval_file="", init_workdir
             raise ValueError("preference fine-tuning needs --init_workdir (the policy to "
                              "start from)")
         make, fields = preference_dataset, ("prompt", "chosen", "rejected")
+        tok = tokenizer(lambda: _jsonl_texts(train_file, fields))
     else:
-        make, fields = chat_dataset, ("prompt", "response")
-    tok = tokenizer(lambda: _jsonl_texts(train_file, fields))
+        make = chat_dataset
+        tok = tokenizer(lambda: _chat_texts(train_file))
+        _set_chat_template(config, tok, workdir)
     return (tok, make(config, tok, train_file, True),
             make(config, tok, eval_file, False) if eval_file else None)

@@ -93,12 +93,14 @@ class MultiHeadAttention(keras.layers.Layer):
         return self._heads_first(key_value[:, :, 0]), self._heads_first(key_value[:, :, 1])
 
     def call(self, inputs, context=None, attention_mask=None, cache=None, cache_index=None,
-             training=None):
+             positions=None, training=None):
         """Attends; self-attention given a cache returns (outputs, updated cache).
 
         A self-attention cache is a (keys, values) pair, each (batch, heads,
         max_length, head_dim) (heads first, so a decoding step writes and reads
         it without transposes); the new keys/values are written at `cache_index`.
+        `positions`: (batch, length) rotary positions (packed rows restart them per
+        segment); by default cache_index, cache_index + 1, ...
         """
         start = 0 if cache_index is None else cache_index
         if self.cross_attention:
@@ -108,8 +110,8 @@ class MultiHeadAttention(keras.layers.Layer):
             qkv = self._split_heads(self.qkv_dense(inputs), 3)
             query, key, value = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
             if self.rotary is not None:
-                query = self.rotary(query, start_index=start)
-                key = self.rotary(key, start_index=start)
+                query = self.rotary(query, start_index=start, positions=positions)
+                key = self.rotary(key, start_index=start, positions=positions)
             key, value = self._heads_first(key), self._heads_first(value)
             if cache is not None:
                 index = (0, 0, start, 0)

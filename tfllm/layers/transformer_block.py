@@ -84,11 +84,12 @@ class TransformerBlock(keras.layers.Layer):
         self.built = True
 
     def call(self, x, attention_mask=None, context=None, context_mask=None, cache=None,
-             context_cache=None, cache_index=None, training=None):
-        """Returns the block's output, or (output, cache) when `cache` is given."""
+             context_cache=None, cache_index=None, positions=None, training=None):
+        """Returns the block's output, or (output, cache) when `cache` is given;
+        `positions` as MultiHeadAttention's."""
         attended = self.self_attention(
             self.self_attention_norm(x), attention_mask=attention_mask, cache=cache,
-            cache_index=cache_index, training=training)
+            cache_index=cache_index, positions=positions, training=training)
         if cache is not None:
             attended, cache = attended
         x = x + self.residual_dropout(attended, training=training)

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 from keras_hub.layers import PositionEmbedding, SinePositionEncoding
 
-from tfllm.layers.masks import attention_mask
+from tfllm.layers.masks import attention_mask, segment_positions
 from tfllm.layers.normalization import make_norm
 from tfllm.layers.transformer_block import TransformerBlock
 
@@ -89,23 +89,31 @@ class TransformerStack(keras.layers.Layer):
         self.final_norm.build(x_shape)
         self.built = True
 
-    def _add_positions(self, x, start_index):
+    def _add_positions(self, x, start_index, positions=None):
         if self.position_layer is None:
             return x
-        return x + ops.cast(self.position_layer(x, start_index=start_index), x.dtype)
+        return x + ops.cast(self.position_layer(x, start_index=start_index,
+                                                positions=positions), x.dtype)
 
     def call(self, x, padding_mask=None, context=None, context_padding_mask=None,
-             training=None):
-        """Hidden states (batch, length, hidden_dim) of embedded inputs `x`."""
+             segment_ids=None, training=None):
+        """Hidden states (batch, length, hidden_dim) of embedded inputs `x`.
+
+        `segment_ids` (batch, length): packed rows (ids 1, 2, ... per example, 0 on
+        padding); each token attends only within its segment and positions restart at 0
+        in each, so a packed example computes what it computes alone.
+        """
         length = ops.shape(x)[1]
-        mask = attention_mask(length, length, padding_mask, self.causal)
+        mask = attention_mask(length, length, padding_mask, self.causal,
+                              segment_ids=segment_ids)
+        positions = None if segment_ids is None else segment_positions(segment_ids)
         context_mask = None
         if self.cross_attention and context_padding_mask is not None:
             context_mask = attention_mask(length, ops.shape(context)[1], context_padding_mask)
-        x = self.input_dropout(self._add_positions(x, 0), training=training)
+        x = self.input_dropout(self._add_positions(x, 0, positions), training=training)
         for block in self.blocks:
             x = block(x, attention_mask=mask, context=context, context_mask=context_mask,
-                      training=training)
+                      positions=positions, training=training)
         return self.final_norm(x)
 
     def init_cache(self, batch_size, max_length=None, dtype=None):

@@ -10,15 +10,16 @@ from tfllm.models.inputs import unpack
 from tfllm.models.lora import LoraMixin
 from tfllm.models.presets import DECODER_PRESETS, trained_preset_dir
 
-INPUT_KEYS = ("token_ids", "padding_mask", "preference")
+INPUT_KEYS = ("token_ids", "padding_mask", "preference", "segment_ids")
 
 
 @keras.saving.register_keras_serializable(package="tfllm")
 class DecoderLM(LoraMixin, keras.Model):
     """Decoder-only Transformer LM (keras-hub argument names).
 
-    `model(token_ids)` or `model({"token_ids", "padding_mask"[, "preference"]})`
-    returns logits (batch, length, vocabulary_size).
+    `model(token_ids)` or `model({"token_ids", "padding_mask"[, "preference",
+    "segment_ids"]})` returns logits (batch, length, vocabulary_size). `segment_ids`
+    marks the examples of packed rows (TransformerStack: attention within each).
 
     Args:
         vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
@@ -158,7 +159,8 @@ class DecoderLM(LoraMixin, keras.Model):
         """(logits, final hidden states) for the same inputs as `call`."""
         x = unpack(inputs, INPUT_KEYS, INPUT_KEYS[:1], self.max_sequence_length)
         hidden = self.decoder(self._embed(x["token_ids"], x["preference"]),
-                              padding_mask=x["padding_mask"], training=training)
+                              padding_mask=x["padding_mask"], segment_ids=x["segment_ids"],
+                              training=training)
         return self.logits(hidden), hidden
 
     def call(self, inputs, training=None):

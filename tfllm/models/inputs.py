@@ -22,8 +22,8 @@ def unpack(inputs, keys, token_keys, max_sequence_length):
     Args:
         inputs: a dict, or a bare tensor standing for `token_keys[0]`.
         keys: every key the model accepts.
-        token_keys: required integer token-id keys; each `*padding_mask` key
-            must have the shape of its `*token_ids` twin.
+        token_keys: required integer token-id keys; each `*padding_mask` and
+            `*segment_ids` key must have the shape of its `*token_ids` twin.
         max_sequence_length: the longest accepted length.
     """
     if not isinstance(inputs, dict):
@@ -37,9 +37,10 @@ def unpack(inputs, keys, token_keys, max_sequence_length):
             raise ValueError(f"missing input {key!r}; got keys {sorted(inputs)}")
         values[key] = ops.convert_to_tensor(values[key])
         check_token_ids(values[key], max_sequence_length, key)
-        mask_key = key.replace("token_ids", "padding_mask")
-        mask = values.get(mask_key)
-        if mask is not None and tuple(mask.shape) != tuple(values[key].shape):
-            raise ValueError(f"{mask_key} has shape {tuple(mask.shape)}, expected the shape "
-                             f"of {key} {tuple(values[key].shape)}")
+        for twin_key in (key.replace("token_ids", "padding_mask"),
+                         key.replace("token_ids", "segment_ids")):
+            twin = values.get(twin_key)
+            if twin is not None and tuple(twin.shape) != tuple(values[key].shape):
+                raise ValueError(f"{twin_key} has shape {tuple(twin.shape)}, expected the "
+                                 f"shape of {key} {tuple(values[key].shape)}")
     return values

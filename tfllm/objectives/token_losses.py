@@ -17,10 +17,11 @@ def check_batch(batch, keys, objective):
 
 
 def model_inputs(batch):
-    """The model's input dict: token_ids and, when the batch has them, padding_mask and
-    preference (the per-example preference vector of a DecoderLM(preference_dim>0))."""
-    return {key: batch[key] for key in ("token_ids", "padding_mask", "preference")
-            if key in batch}
+    """The model's input dict: token_ids and, when the batch has them, padding_mask,
+    preference (the per-example preference vector of a DecoderLM(preference_dim>0)) and
+    segment_ids (packed rows: attention within each example)."""
+    return {key: batch[key] for key in ("token_ids", "padding_mask", "preference",
+                                        "segment_ids") if key in batch}
 
 
 def token_log_probs(logits, labels):

@@ -81,6 +81,7 @@ class Tokenizer(tf.Module):
     def __init__(self, control_tokens=()):
         super().__init__(name=f"{self.kind}_tokenizer")
         self._control_tokens = check_control_tokens(control_tokens)
+        self._chat_template = ()  # (role, text) pairs; tf.Module would wrap a dict
 
     # ----------------------------------------------------------------- training
     @staticmethod
@@ -126,7 +127,9 @@ class Tokenizer(tf.Module):
         if config.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{config_path}: format_version "
                              f"{config.get('format_version')!r}, expected {FORMAT_VERSION}")
-        return registry.KINDS[kind].load_from(path, config)
+        tokenizer = registry.KINDS[kind].load_from(path, config)
+        tokenizer.chat_template = config.get("chat_template")
+        return tokenizer
 
     @staticmethod
     def from_preset(name):
@@ -143,12 +146,24 @@ class Tokenizer(tf.Module):
         config = {"format_version": FORMAT_VERSION, "kind": self.kind,
                   "control_tokens": list(self._control_tokens),
                   "vocabulary_size": self.vocabulary_size}
+        if self.chat_template:
+            config["chat_template"] = self.chat_template
         files.write_atomically(os.path.join(path, CONFIG_FILE), json.dumps(config, indent=2))
 
     def _save_assets(self, path):
         """Writes the kind-specific files into directory `path`."""
 
     # ------------------------------------------------------------- properties
+    @property
+    def chat_template(self):
+        """The role templates of chat data and the chat REPL ({"system", "user",
+        "assistant"} -> text with one "{content}"; tfllm.data.prompts), or None."""
+        return dict(self._chat_template) or None
+
+    @chat_template.setter
+    def chat_template(self, template):
+        self._chat_template = tuple(sorted((template or {}).items()))
+
     @property
     def vocabulary_size(self):
         raise NotImplementedError
