@@ -23,7 +23,7 @@ def sample(model, tokenizer, value, config):
     from tfllm.generation import generate
 
     e = config.evaluation
-    banned = [i for i in range(tokenizer.num_reserved_ids) if i != tokenizer.eos_id]
+    banned = [i for i in tokenizer.reserved_ids if i != tokenizer.eos_id]
     prompt = [tokenizer.bos_id] + tokenizer.encode(e.prompt)
     texts = []
     for seed in range(int(e.num_batches)):

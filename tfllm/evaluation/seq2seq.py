@@ -89,7 +89,7 @@ def decode(model, tokenizer, sources, sampler, config):
 
     e = config.evaluation
     ids = encode_sources(tokenizer, sources, int(config.data.max_source_length))
-    banned = [i for i in range(tokenizer.num_reserved_ids) if i != tokenizer.eos_id]
+    banned = [i for i in tokenizer.reserved_ids if i != tokenizer.eos_id]
     options = dict(stop_token_ids=[tokenizer.eos_id], banned_token_ids=banned,
                    pad_token_id=tokenizer.pad_id)
     if sampler == "beam":

@@ -151,7 +151,7 @@ def best_of_n(model, tokenizer, scorer, prompts, n, max_new_tokens, **options):
 def token_penalty_bias(tokenizer, scorer, strength, template="{}"):
     """A (vocabulary_size,) float32 logit bias against tokens whose text alone is misaligned.
 
-    For each ordinary token t (ids >= tokenizer.num_reserved_ids) with text s_t:
+    For each ordinary token t (ids not in tokenizer.reserved_ids) with text s_t:
 
         bias[t] = -strength * max(0, score(template.format(s_t)) - score(template.format("")))
 
@@ -168,12 +168,12 @@ def token_penalty_bias(tokenizer, scorer, strength, template="{}"):
         raise ValueError(f"token_penalty_bias: strength must be >= 0, got {strength!r}")
     if template.count("{}") != 1:
         raise ValueError(f"token_penalty_bias: template {template!r} must contain one '{{}}'")
-    first = tokenizer.num_reserved_ids
-    ids = list(range(first, tokenizer.vocabulary_size))
+    reserved = set(tokenizer.reserved_ids)
+    ids = [i for i in range(tokenizer.vocabulary_size) if i not in reserved]
     texts = [template.format(tokenizer.decode([i])) for i in ids]
     scores = [s.document_score for s in scorer.score([template.format("")] + texts)]
     bias = np.zeros(tokenizer.vocabulary_size, np.float32)
-    bias[first:] = -strength * np.maximum(0.0, np.asarray(scores[1:]) - scores[0])
+    bias[ids] = -strength * np.maximum(0.0, np.asarray(scores[1:]) - scores[0])
     return bias
 
 

@@ -93,7 +93,7 @@ class TextGenerationFunction:
                              "preference=[...] to export it")
         eos = tokenizer.eos_id
         self.stop_token_ids = (eos,)
-        self.banned_token_ids = tuple(i for i in range(tokenizer.num_reserved_ids) if i != eos)
+        self.banned_token_ids = tuple(i for i in tokenizer.reserved_ids if i != eos)
         self.ban = banned_mask(model.vocabulary_size, self.banned_token_ids)
 
     def prompt_ids(self, prompt, max_new_tokens):

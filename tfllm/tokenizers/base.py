@@ -8,7 +8,9 @@ Id layout, the same for every kind:
 
 Ids below `num_reserved_ids` are atomic: ordinary text never encodes to them (text
 that contains the literal string "<|good|>" is encoded as ordinary characters), so
-they can be banned at generation time.
+they can be banned at generation time. A pretrained vocabulary keeps its own ids
+(kind "gpt2_bpe": "<|endoftext|>" is GPT-2's last id); `reserved_ids` lists the atomic
+ids of any kind.
 """
 
 import json
@@ -207,8 +209,15 @@ class Tokenizer(tf.Module):
 
     @property
     def num_reserved_ids(self):
-        """Ids [0, num_reserved_ids) are the special and control tokens."""
+        """How many ids the special and control tokens take: [0, num_reserved_ids) in
+        tfllm's layout."""
         return len(SPECIAL_TOKENS) + len(self._control_tokens)
+
+    @property
+    def reserved_ids(self):
+        """The sorted ids of the special and control tokens (a pretrained vocabulary may
+        keep them elsewhere than at the front)."""
+        return sorted(set(self.special_token_ids.values()))
 
     def token_to_id(self, name):
         """The id of a special or control token, e.g. "<eos>" or "<|good|>"."""
@@ -285,8 +294,7 @@ class Tokenizer(tf.Module):
 
     def _decode_with_specials(self, ids, skip_special_tokens):
         size = self.vocabulary_size
-        reserved = self.num_reserved_ids
-        names = list(self.special_token_ids)
+        names = {i: name for name, i in reversed(self.special_token_ids.items())}
         parts, run = [], []
         for i in ids:
             if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
@@ -294,7 +302,7 @@ class Tokenizer(tf.Module):
             i = int(i)
             if not 0 <= i < size:
                 raise ValueError(f"decode: id {i} out of range [0, {size})")
-            if i < reserved:
+            if i in names:
                 if run:
                     parts.append(self._decode_plain(run))
                     run = []
@@ -330,9 +338,12 @@ class Tokenizer(tf.Module):
                 return self.tf_decode(tf.RaggedTensor.from_tensor(ids[tf.newaxis]))[0]
             ids = tf.RaggedTensor.from_tensor(ids)
         ids = tf.cast(ids, tf.int32)
-        keep = ids >= self.num_reserved_ids
-        ids = tf.ragged.boolean_mask(ids, keep)
+        ids = tf.ragged.boolean_mask(ids, self._tf_is_ordinary(ids))
         return self._tf_decode_batch(ids)
+
+    def _tf_is_ordinary(self, ids):
+        """True on the ids that are not special or control tokens."""
+        return ids >= self.num_reserved_ids
 
     def _tf_encode_batch(self, strings):
         raise NotImplementedError
