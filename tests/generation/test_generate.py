@@ -348,3 +348,28 @@ def test_sample_tokens_runtime_top_k(model):
         np.testing.assert_allclose(runtime["log_probs"], static["log_probs"], atol=1e-5)
     assert run.experimental_get_tracing_count() == 1
     np.testing.assert_array_equal(run(tf.constant(1))["token_ids"], generate(model, prompt, 5))
+
+
+def test_num_return_sequences_gives_n_distinct_samples_per_prompt(model):
+    rows = [[1, 5, 9], [1, 7]]
+    out = generate(model, rows, 6, sampler="random", seed=3, temperature=1.0,
+                   num_return_sequences=3)
+    assert len(out) == 6
+    for i, row in enumerate(rows):
+        samples = out[3 * i:3 * i + 3]
+        assert all(s[:len(row)] == row for s in samples)
+        assert len({tuple(s) for s in samples}) == 3, samples
+    again = generate(model, rows, 6, sampler="random", seed=3, temperature=1.0,
+                     num_return_sequences=3)
+    assert again == out
+    single = generate(model, prompts(2), 6, sampler="top_k", k=20, seed=3,
+                      num_return_sequences=2)
+    assert single.shape == (4, 10)
+
+
+@pytest.mark.parametrize("sampler,n,message", [
+    ("greedy", 3, "needs a random sampler"), ("beam", 2, "needs a random sampler"),
+    ("random", 0, "must be a positive int")])
+def test_num_return_sequences_refused(model, sampler, n, message):
+    with pytest.raises(ValueError, match=message):
+        generate(model, prompts(), 4, sampler=sampler, num_return_sequences=n)

@@ -3,6 +3,10 @@
     tfllm-generate --workdir=runs/lm_small --prompt="def " --prompt="class "
     tfllm-generate --workdir=runs/lm_small --prompts_file=prompts.txt --sampler=top_p
     tfllm-generate --workdir=runs/chat --interactive     # chat REPL with history
+    tfllm-generate --workdir=runs/gpt2 --prompt="Hello" --num_return_sequences=3
+
+With --num_return_sequences=N > 1 (a top_k or top_p sampler) each prompt gets N
+samples, printed as "--- sample <prompt>.<n>".
 """
 
 import sys
@@ -23,11 +27,13 @@ flags.DEFINE_integer("top_k", 40, "k of top_k")
 flags.DEFINE_float("top_p", 0.9, "p of top_p")
 flags.DEFINE_integer("num_beams", 4, "beams of beam search")
 flags.DEFINE_integer("seed", 0, "sampling seed")
+flags.DEFINE_integer("num_return_sequences", 1, "samples per prompt")
 
 
-def complete(model, tokenizer, prompts, seed, ids=None):
-    """Continuations (text after each prompt) of `prompts`; a Seq2SeqTransformer's targets.
-    `ids`: a DecoderLM's prompts as token ids (each starting with <bos>) instead."""
+def complete(model, tokenizer, prompts, seed, ids=None, num_return_sequences=1):
+    """Continuations (text after each prompt) of `prompts`, `num_return_sequences` per
+    prompt in adjacent rows; a Seq2SeqTransformer's targets. `ids`: a DecoderLM's prompts
+    as token ids (each starting with <bos>) instead."""
     from tfllm.data.seq2seq import encode_sources
     from tfllm.generation import generate
     from tfllm.models import Seq2SeqTransformer
@@ -49,9 +55,11 @@ def complete(model, tokenizer, prompts, seed, ids=None):
         ids = [row[:1] + row[1:][-(limit - 1):] for row in ids]
     outputs = generate(model, ids, FLAGS.max_new_tokens, sampler=FLAGS.sampler, seed=seed,
                        stop_token_ids=[tokenizer.eos_id], pad_token_id=tokenizer.pad_id,
-                       banned_token_ids=list(tokenizer.control_token_ids.values()), **options)
+                       banned_token_ids=list(tokenizer.control_token_ids.values()),
+                       num_return_sequences=num_return_sequences, **options)
+    rows = [row for row in ids for _ in range(num_return_sequences)]
     return [tokenizer.decode(out if seq2seq else out[len(row):])
-            for out, row in zip(outputs, ids)]
+            for out, row in zip(outputs, rows)]
 
 
 def read_turn():
@@ -103,9 +111,12 @@ def main(argv):
                     if line.strip()]
     if not prompts:
         raise ValueError("no prompts: pass --prompt, --prompts_file or --interactive")
-    for i, (prompt, text) in enumerate(zip(prompts, complete(model, tokenizer, prompts,
-                                                             FLAGS.seed))):
-        print(f"--- sample {i}\n{text if seq2seq else prompt + text}")
+    n = FLAGS.num_return_sequences
+    texts = complete(model, tokenizer, prompts, FLAGS.seed, num_return_sequences=n)
+    for i, text in enumerate(texts):
+        prompt = prompts[i // n]
+        name = f"{i // n}.{i % n}" if n > 1 else f"{i}"
+        print(f"--- sample {name}\n{text if seq2seq else prompt + text}")
 
 
 def run():

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfllm.generation.decoding import is_seq2seq, setup
-from tfllm.generation.samplers import SAMPLER_CLASSES, BeamSampler, get
+from tfllm.generation.samplers import SAMPLER_CLASSES, BeamSampler, RandomSampler, get
 from tfllm.generation.sampling import banned_mask
 from tfllm.models import ILQLModel
 
@@ -177,7 +177,8 @@ def compiled_generate_fn(model, sampler, key):
 def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", *,
              stop_token_ids=(), pad_token_id=0, prompt_padding_mask=None, prompt_lengths=None,
              encoder_padding_mask=None, start_token_id=1, banned_token_ids=(), logit_bias=None,
-             segment_control=None, preference=None, ilql_beta=None, **sampler_keywords):
+             segment_control=None, preference=None, ilql_beta=None, num_return_sequences=1,
+             **sampler_keywords):
     """Generates token ids with a KV cache, the whole loop compiled with XLA.
 
     Args:
@@ -197,6 +198,8 @@ def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", *,
             (beam); settings the named sampler does not use are ignored.
 
     Output options:
+        num_return_sequences: samples per prompt (a random sampler's), returned as
+            adjacent rows: prompt i's are rows i * n .. i * n + n - 1.
         stop_token_ids: a row ends after emitting one.
         pad_token_id: fills rows after their end (0).
         encoder_padding_mask, start_token_id: Seq2SeqTransformer only (start 1 =
@@ -228,6 +231,19 @@ def generate(model, prompt_token_ids, max_new_tokens, sampler="greedy", *,
     sampler = _sampler(sampler, sampler_keywords)
     ids, lengths, was_list = _prompt_batch(prompt_token_ids, prompt_padding_mask,
                                            prompt_lengths, pad_token_id)
+    if num_return_sequences != 1:
+        if isinstance(num_return_sequences, bool) or not isinstance(
+                num_return_sequences, (int, np.integer)) or num_return_sequences < 1:
+            raise ValueError(f"num_return_sequences must be a positive int, got "
+                             f"{num_return_sequences!r}")
+        if not isinstance(sampler, RandomSampler):
+            raise ValueError(f"num_return_sequences={num_return_sequences} needs a random "
+                             f"sampler (random, top_k, top_p); {type(sampler).__name__} "
+                             f"would return the same sequence each time")
+        ids, lengths = (np.repeat(a, num_return_sequences, axis=0) for a in (ids, lengths))
+        preference, encoder_padding_mask = (
+            None if a is None else np.repeat(np.asarray(a), num_return_sequences, axis=0)
+            for a in (preference, encoder_padding_mask))
     token_ids = dict(stop_token_ids=stop_token_ids, banned_token_ids=banned_token_ids,
                      pad_token_id=pad_token_id, start_token_id=start_token_id)
     _check(model, sampler, ids, max_new_tokens, token_ids, logit_bias, segment_control,
