@@ -1,11 +1,15 @@
-"""tfllm-export: write a trained run as model.keras + tokenizer/ + a text-in/text-out SavedModel.
+"""tfllm-export: write a trained run as model.keras + tokenizer/ + a text-in/text-out
+SavedModel, or as a Hugging Face GPT-2 folder.
 
     tfllm-export --workdir=runs/chat [--output=runs/chat/export] [--max_new_tokens=64]
         [--temperature=0.7 --top_k=40 --top_p=0.95 --seed=0]
     tfllm-export --workdir=runs/x --model=imported.keras --tokenizer=DIR   # any .keras model
+    tfllm-export --workdir=runs/gpt2 --to=hf_gpt2 [--output=runs/gpt2/hf_gpt2]
 
-The flags set the defaults of the `serving_default` signature; the `generate` signature
-takes every setting per request (see tfllm.serving.export).
+The sampling flags set the defaults of the SavedModel's `serving_default` signature; the
+`generate` signature takes every setting per request (see tfllm.serving.export).
+--to=hf_gpt2 writes config.json, model.safetensors and (a GPT-2 tokenizer's) vocab.json
+and merges.txt for a DecoderLM of GPT-2's shape (tfllm.convert.hf_gpt2_export).
 """
 
 import os
@@ -19,6 +23,8 @@ FLAGS = flags.FLAGS
 
 
 def define_export_flags():
+    flags.DEFINE_enum("to", "saved_model", ["saved_model", "hf_gpt2"], "what to write: "
+                      "model.keras + tokenizer/ + SavedModel, or a Hugging Face GPT-2 folder")
     flags.DEFINE_string("model", None, ".keras model file (default: the newest checkpoint "
                         "of --workdir)")
     flags.DEFINE_string("tokenizer", None, "tokenizer directory (default: <workdir>/tokenizer)")
@@ -42,6 +48,12 @@ def main(argv):
     workdir = FLAGS.workdir
     model = keras.saving.load_model(FLAGS.model) if FLAGS.model else experiment.load_model(workdir)
     tokenizer = Tokenizer.load(FLAGS.tokenizer or os.path.join(workdir, "tokenizer"))
+    if FLAGS.to == "hf_gpt2":
+        from tfllm.convert.hf_gpt2_export import export as export_hf
+
+        output = FLAGS.output or os.path.join(workdir, "hf_gpt2")
+        print(f"wrote {output}: {', '.join(export_hf(model, tokenizer, output))}")
+        return
     preference = [float(v) for v in FLAGS.preference] if FLAGS.preference else None
     output = export(model, tokenizer, FLAGS.output or os.path.join(workdir, "export"),
                     add_bos=FLAGS.add_bos, preference=preference,

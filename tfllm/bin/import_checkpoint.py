@@ -1,7 +1,13 @@
-"""tfllm-import: convert a pretrained checkpoint into a tfllm DecoderLM .keras file.
+"""tfllm-import: convert a pretrained GPT-2 into a tfllm workdir or a DecoderLM .keras file.
 
-  tfllm-import --from=keras_hub_gpt2 --src=PRESET_DIR --dst=model.keras
-  tfllm-import --from=hf_gpt2 --src=HF_DIR --dst=model.keras   # config.json + model.safetensors
+  tfllm-import --from=hf_gpt2 --src=HF_DIR --workdir=runs/gpt2
+  tfllm-import --from=keras_hub_gpt2 --src=PRESET_DIR --workdir=runs/gpt2
+  tfllm-import --from=hf_gpt2 --src=HF_DIR --dst=model.keras     # the model alone
+
+HF_DIR holds config.json, model.safetensors, vocab.json and merges.txt; a keras-hub
+preset its tokenizer under assets/tokenizer/. The workdir (model.json, config.json,
+tokenizer/, checkpoints/) is what tfllm-generate --workdir, tfllm-finetune
+--init_workdir and tfllm-rl-finetune --config.init_from read.
 """
 
 import os
@@ -11,7 +17,8 @@ from absl import app, flags
 
 _FROM = flags.DEFINE_enum("from", None, ["keras_hub_gpt2", "hf_gpt2"], "checkpoint format")
 _SRC = flags.DEFINE_string("src", None, "checkpoint directory")
-_DST = flags.DEFINE_string("dst", None, "output .keras file")
+_DST = flags.DEFINE_string("dst", None, "output .keras file (the model alone)")
+_WORKDIR = flags.DEFINE_string("workdir", None, "output workdir (model and tokenizer)")
 
 
 def convert(kind, src, dst):
@@ -34,20 +41,39 @@ def convert(kind, src, dst):
     return model
 
 
+def import_workdir(kind, src, workdir):
+    """Converts `src` (model and tokenizer) into the new workdir `workdir`; returns the
+    model."""
+    from tfllm.convert import import_checkpoint
+    from tfllm.convert.workdir import gpt2_tokenizer, write_workdir
+
+    tokenizer = gpt2_tokenizer(kind, src)
+    model = import_checkpoint(kind, src)
+    write_workdir(model, tokenizer, workdir, {"from": kind, "src": os.path.abspath(src)})
+    return model
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}")
     try:
-        model = convert(_FROM.value, _SRC.value, _DST.value)
+        if (_DST.value is None) == (_WORKDIR.value is None):
+            raise ValueError("give one of --workdir=DIR (model and tokenizer) and "
+                             "--dst=FILE.keras (the model alone)")
+        if _WORKDIR.value:
+            model = import_workdir(_FROM.value, _SRC.value, _WORKDIR.value)
+        else:
+            model = convert(_FROM.value, _SRC.value, _DST.value)
     except ValueError as error:
         print(f"tfllm-import: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {_DST.value}: DecoderLM with {model.count_params():,} parameters")
+    print(f"wrote {_WORKDIR.value or _DST.value}: DecoderLM with {model.count_params():,} "
+          f"parameters")
     return 0
 
 
 def run():
-    flags.mark_flags_as_required(["from", "src", "dst"])
+    flags.mark_flags_as_required(["from", "src"])
     app.run(main)
 
 

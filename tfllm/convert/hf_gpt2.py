@@ -16,6 +16,25 @@ from tfllm.convert.gpt2 import Tensors, assign, block_path, gpt2_decoder_lm
 
 TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh")
 BUFFER_SUFFIXES = (".attn.bias", ".attn.masked_bias")
+# Each block's layers: (Hugging Face name below h.<i>., tfllm name below block_<i>/).
+BLOCK_LAYERS = (("ln_1", "self_attention_norm"), ("ln_2", "feed_forward_norm"),
+                ("attn.c_attn", "self_attention/qkv"), ("attn.c_proj", "self_attention/output"),
+                ("mlp.c_fc", "feed_forward/inner"), ("mlp.c_proj", "feed_forward/output"))
+NORMS = ("ln_1", "ln_2")
+
+
+def tensor_names(num_layers):
+    """[(Hugging Face GPT-2 tensor name, tfllm variable path)] of every weight; the
+    Conv1D weights and tfllm's Dense kernels share the (in, out) layout."""
+    names = [("wte.weight", "token_embedding/embeddings"),
+             ("wpe.weight", "decoder/position_embedding/embeddings"),
+             ("ln_f.weight", "decoder/final_norm/gamma"), ("ln_f.bias", "decoder/final_norm/beta")]
+    for i in range(num_layers):
+        for theirs, ours in BLOCK_LAYERS:
+            weight, bias = ("gamma", "beta") if theirs in NORMS else ("kernel", "bias")
+            names += [(f"h.{i}.{theirs}.weight", block_path(i, f"{ours}/{weight}")),
+                      (f"h.{i}.{theirs}.bias", block_path(i, f"{ours}/{bias}"))]
+    return names
 
 
 def read_config(src):
@@ -100,21 +119,11 @@ def load(src):
             tensors.get("lm_head.weight", embeddings.shape), embeddings):
         raise ValueError(f"{tensors.source}: lm_head.weight differs from wte.weight; "
                          "only tied GPT-2 checkpoints are supported")
-    pairs = (("ln_1", "self_attention_norm", None), ("ln_2", "feed_forward_norm", None),
-             ("attn.c_attn", "self_attention/qkv", 3 * d),
-             ("attn.c_proj", "self_attention/output", d),
-             ("mlp.c_fc", "feed_forward/inner", inner), ("mlp.c_proj", "feed_forward/output", d))
-    for i in range(config["num_layers"]):
-        for theirs, ours, width in pairs:
-            name = f"h.{i}.{theirs}"
-            if width is None:  # a LayerNorm
-                weights[block_path(i, f"{ours}/gamma")] = tensors.get(f"{name}.weight", (d,))
-                weights[block_path(i, f"{ours}/beta")] = tensors.get(f"{name}.bias", (d,))
-                continue
-            fan_in = inner if theirs == "mlp.c_proj" else d
-            weights[block_path(i, f"{ours}/kernel")] = tensors.get(f"{name}.weight",
-                                                                   (fan_in, width))
-            weights[block_path(i, f"{ours}/bias")] = tensors.get(f"{name}.bias", (width,))
+    shapes = {"ln_1": (d,), "ln_2": (d,), "attn.c_attn": (d, 3 * d), "attn.c_proj": (d, d),
+              "mlp.c_fc": (d, inner), "mlp.c_proj": (inner, d)}
+    for name, path in tensor_names(config["num_layers"])[4:]:
+        shape = shapes[name.split(".", 2)[2].rsplit(".", 1)[0]]
+        weights[path] = tensors.get(name, shape[-1:] if name.endswith(".bias") else shape)
     for name, value in weights.items():
         if not np.isfinite(value).all():
             raise ValueError(f"{tensors.source}: {name} holds NaN or infinite values")
