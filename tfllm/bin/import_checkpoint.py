@@ -13,7 +13,7 @@ tokenizer/, checkpoints/) is what tfllm-generate --workdir, tfllm-finetune
 import os
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 _FROM = flags.DEFINE_enum("from", None, ["keras_hub_gpt2", "hf_gpt2"], "checkpoint format")
 _SRC = flags.DEFINE_string("src", None, "checkpoint directory")
@@ -56,6 +56,8 @@ def import_workdir(kind, src, workdir):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}")
+    if not flags.FLAGS["verbosity"].present:  # no INFO line of the checkpoint's writing
+        logging.set_verbosity(logging.WARNING)
     try:
         if (_DST.value is None) == (_WORKDIR.value is None):
             raise ValueError("give one of --workdir=DIR (model and tokenizer) and "
