@@ -29,6 +29,7 @@ SLOW_FILES = (
     "tests/tools/test_speedrun.py",
     "tests/tools/test_bench.py",
     "tests/serving/test_export.py",
+    "tests/convert/test_gpt2_workdir.py",
     "tests/evaluation/test_phf.py",
     "tests/rl/test_q_agent.py",
     "tests/bin/test_app_modes.py",

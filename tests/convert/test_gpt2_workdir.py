@@ -11,9 +11,9 @@ import pytest
 from safetensors.numpy import load_file
 
 from tests.convert.gpt2_files import TEXTS, numpy_gpt2_logits, write_hf_gpt2
-from tfllm.bin.import_checkpoint import import_workdir
 from tfllm.convert import import_checkpoint
 from tfllm.convert.hf_gpt2_export import export
+from tfllm.convert.workdir import import_workdir
 from tfllm.experiment import load_model_and_tokenizer
 
 BIN = os.path.dirname(sys.executable)
@@ -67,6 +67,33 @@ def test_generate_returns_three_distinct_samples_per_prompt(workdir):
     for prompt, group in (("def add", texts[:3]), ("The quick", texts[3:])):
         assert all(text.startswith(prompt) for text in group), group
         assert len(set(group)) == 3, group
+
+
+def test_chat_finetune_starts_from_the_workdir(workdir, tmp_path, capsys):
+    from tests.bin.binaries import FLAGS, QUIET, call, parse
+    from tfllm import experiment
+    from tfllm.bin import common, finetune
+
+    data = tmp_path / "chat.jsonl"
+    data.write_text("".join(json.dumps({"prompt": f"What is {i} + 1?", "response": f"{i + 1}"})
+                            + "\n" for i in range(8)))
+    run = str(tmp_path / "sft")
+    args = [f"--config={ROOT}/configs/chat_sft.py", f"--workdir={run}",
+            f"--init_workdir={workdir}", f"--train_file={data}", "--config.training.steps=2",
+            "--config.data.sequence_length=32", "--config.training.batch_size=4", *QUIET]
+    parse(*args)
+    tokenizer, train, _ = experiment.finetune_datasets(FLAGS.config, run, str(data),
+                                                       init_workdir=workdir)
+    batch = {k: v.numpy() for k, v in next(iter(train)).items()}
+    for labels, mask in zip(batch["labels"], batch["loss_mask"]):
+        response = labels[mask == 1].tolist()
+        assert response[-1] == tokenizer.eos_id
+        assert re.fullmatch(r"\d+", tokenizer.decode(response)), tokenizer.decode(response)
+    call(finetune.main, *args)
+    assert "step 2 (completed)" in capsys.readouterr().out
+    assert common.checkpoint_step(run) == 2
+    model, tuned = load_model_and_tokenizer(run)
+    assert tuned.kind == "gpt2_bpe" and tuned.encode(TEXTS) == tokenizer.encode(TEXTS)
 
 
 def test_export_round_trip_same_tensors_and_logits(hf_dir, workdir, tmp_path):

@@ -15,10 +15,17 @@ import sys
 
 from absl import app, flags, logging
 
-_FROM = flags.DEFINE_enum("from", None, ["keras_hub_gpt2", "hf_gpt2"], "checkpoint format")
-_SRC = flags.DEFINE_string("src", None, "checkpoint directory")
-_DST = flags.DEFINE_string("dst", None, "output .keras file (the model alone)")
-_WORKDIR = flags.DEFINE_string("workdir", None, "output workdir (model and tokenizer)")
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """The flags, defined when the binary runs (tests import `convert` beside the other
+    binaries, whose --workdir this one's would clash with)."""
+    flags.DEFINE_enum("from", None, ["keras_hub_gpt2", "hf_gpt2"], "checkpoint format")
+    flags.DEFINE_string("src", None, "checkpoint directory")
+    flags.DEFINE_string("dst", None, "output .keras file (the model alone)")
+    flags.DEFINE_string("workdir", None, "output workdir (model and tokenizer)")
+    flags.mark_flags_as_required(["from", "src"])
 
 
 def convert(kind, src, dst):
@@ -41,41 +48,31 @@ def convert(kind, src, dst):
     return model
 
 
-def import_workdir(kind, src, workdir):
-    """Converts `src` (model and tokenizer) into the new workdir `workdir`; returns the
-    model."""
-    from tfllm.convert import import_checkpoint
-    from tfllm.convert.workdir import gpt2_tokenizer, write_workdir
-
-    tokenizer = gpt2_tokenizer(kind, src)
-    model = import_checkpoint(kind, src)
-    write_workdir(model, tokenizer, workdir, {"from": kind, "src": os.path.abspath(src)})
-    return model
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments {argv[1:]}")
-    if not flags.FLAGS["verbosity"].present:  # no INFO line of the checkpoint's writing
+    if not FLAGS["verbosity"].present:  # no INFO line of the checkpoint's writing
         logging.set_verbosity(logging.WARNING)
+    kind, src, dst, workdir = FLAGS["from"].value, FLAGS.src, FLAGS.dst, FLAGS.workdir
     try:
-        if (_DST.value is None) == (_WORKDIR.value is None):
+        if (dst is None) == (workdir is None):
             raise ValueError("give one of --workdir=DIR (model and tokenizer) and "
                              "--dst=FILE.keras (the model alone)")
-        if _WORKDIR.value:
-            model = import_workdir(_FROM.value, _SRC.value, _WORKDIR.value)
+        if workdir:
+            from tfllm.convert.workdir import import_workdir
+
+            model = import_workdir(kind, src, workdir)
         else:
-            model = convert(_FROM.value, _SRC.value, _DST.value)
+            model = convert(kind, src, dst)
     except ValueError as error:
         print(f"tfllm-import: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {_WORKDIR.value or _DST.value}: DecoderLM with {model.count_params():,} "
-          f"parameters")
+    print(f"wrote {workdir or dst}: DecoderLM with {model.count_params():,} parameters")
     return 0
 
 
 def run():
-    flags.mark_flags_as_required(["from", "src"])
+    define_flags()
     app.run(main)
 
 

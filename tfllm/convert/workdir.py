@@ -69,3 +69,14 @@ def write_workdir(model, tokenizer, workdir, imported):
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
+
+
+def import_workdir(kind, src, workdir):
+    """Converts checkpoint directory `src` of format `kind` (model and tokenizer) into the
+    new workdir `workdir`; returns the model."""
+    from tfllm.convert import import_checkpoint
+
+    tokenizer = gpt2_tokenizer(kind, src)
+    model = import_checkpoint(kind, src)
+    write_workdir(model, tokenizer, workdir, {"from": kind, "src": os.path.abspath(src)})
+    return model
