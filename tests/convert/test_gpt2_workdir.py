@@ -146,6 +146,26 @@ def test_export_names_the_field_gpt2_cannot_express(workdir, tmp_path, change, f
     assert os.listdir(tmp_path) == []
 
 
+def test_export_leaves_out_a_value_head(workdir, tmp_path):
+    from tfllm.models import DecoderLM
+
+    model, tokenizer = load_model_and_tokenizer(workdir)
+    policy = DecoderLM.from_config({**model.get_config(), "value_head": True})
+    policy(np.zeros((1, 2), "int32"))
+    weights = {v.path.split("/", 1)[1]: v for v in model.weights}
+    for variable in policy.weights:
+        path = variable.path.split("/", 1)[1]
+        if not path.startswith("value_head/"):
+            variable.assign(weights[path])
+    export(model, tokenizer, str(tmp_path / "lm"))
+    export(policy, tokenizer, str(tmp_path / "policy"))
+    lm, exported = (load_file(str(tmp_path / name / "model.safetensors"))
+                    for name in ("lm", "policy"))
+    assert sorted(exported) == sorted(lm)
+    for name in lm:
+        np.testing.assert_array_equal(exported[name], lm[name], err_msg=name)
+
+
 def copy_hf(src, dst, skip=()):
     os.makedirs(dst)
     for name in os.listdir(src):

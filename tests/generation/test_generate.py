@@ -373,3 +373,23 @@ def test_num_return_sequences_gives_n_distinct_samples_per_prompt(model):
 def test_num_return_sequences_refused(model, sampler, n, message):
     with pytest.raises(ValueError, match=message):
         generate(model, prompts(), 4, sampler=sampler, num_return_sequences=n)
+
+
+def test_num_return_sequences_repeat_masks_and_preferences_with_their_prompts(seq2seq):
+    import keras
+    near_greedy = dict(sampler="random", temperature=1e-4, seed=1, num_return_sequences=2)
+    source = prompts(batch=2, length=6, seed=4)
+    mask = np.ones((2, 6), bool)
+    mask[1, 3:] = False
+    greedy = generate(seq2seq, source, 6, encoder_padding_mask=mask)
+    np.testing.assert_array_equal(
+        generate(seq2seq, source, 6, encoder_padding_mask=mask, **near_greedy),
+        np.repeat(greedy, 2, axis=0))
+    keras.utils.set_random_seed(5)
+    lm = DecoderLM.from_preset("tiny", vocabulary_size=VOCAB, max_sequence_length=24,
+                               preference_dim=2)
+    preference = np.array([[1.0, 0.0], [0.0, 1.0]], "float32")
+    greedy = generate(lm, prompts(batch=2), 5, preference=preference)
+    np.testing.assert_array_equal(
+        generate(lm, prompts(batch=2), 5, preference=preference, **near_greedy),
+        np.repeat(greedy, 2, axis=0))
