@@ -53,7 +53,7 @@ def test_the_adapters_start_as_a_no_op_and_are_the_only_trainable_weights():
                                     "decoder/block_1/self_attention/qkv"]
     np.testing.assert_array_equal(model(inputs).numpy(), before)  # B starts at zero
     trainable = sorted(v.path for v in model.trainable_variables)
-    assert trainable == [f"decoder_lm/decoder/block_{i}/self_attention/qkv/lora_kernel_{ab}"
+    assert trainable == [f"{model.name}/decoder/block_{i}/self_attention/qkv/lora_kernel_{ab}"
                          for i in (0, 1) for ab in "ab"]
     shapes = {v.path.rsplit("/", 1)[1]: tuple(v.shape) for v in model.trainable_variables}
     assert shapes == {"lora_kernel_a": (32, 4), "lora_kernel_b": (4, 96)}
