@@ -1,6 +1,8 @@
-"""tfllm.files: path and glob expansion, UTF-8 text with located errors, atomic writes."""
+"""tfllm.files: path and glob expansion, UTF-8 text with located errors, atomic writes and
+directories that appear whole."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +52,23 @@ def test_write_atomically_str_and_bytes_leaves_no_temporary(tmp_path, monkeypatc
     with pytest.raises(OSError, match="disk full"):
         files.write_atomically(str(path), "lost")
     assert path.read_bytes() == b"\x00\x01" and os.listdir(path.parent) == ["out.json"]
+
+
+def test_new_directory_appears_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "out"
+    with files.new_directory(str(target)) as building:
+        (Path(building) / "a.txt").write_text("a")
+        assert not target.exists()  # filled beside it
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert (target / "a.txt").read_text() == "a"
+    with pytest.raises(ValueError, match="--workdir x exists and is not an empty directory"):
+        with files.new_directory(str(target), "--workdir x"):
+            pass
+    failed = tmp_path / "failed"
+    failed.mkdir()  # an empty directory may be replaced
+    with pytest.raises(RuntimeError):
+        with files.new_directory(str(failed)) as building:
+            (Path(building) / "half.txt").write_text("half")
+            raise RuntimeError("interrupted")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["failed", "out"]
+    assert not any(failed.iterdir())

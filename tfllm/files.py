@@ -1,12 +1,14 @@
 """Files on disk: expanding paths and globs, reading UTF-8 text with errors that name the
-file and byte offset, and writing atomically.
+file and byte offset, and writing files and directories atomically.
 
 Standard library only, and the lowest layer of tfllm: every part of it may import this.
 Record formats (JSONL, TSV, TFDS) are read by `tfllm.data.sources`.
 """
 
+import contextlib
 import glob
 import os
+import shutil
 import tempfile
 
 
@@ -23,6 +25,27 @@ def write_atomically(path, data):
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def new_directory(path, name=None):
+    """Yields a hidden folder beside `path` to fill; renamed to `path` when the block ends,
+    removed if it raises. `path` must not exist or be an empty directory (else a
+    ValueError naming it, as `name` if given)."""
+    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
+        raise ValueError(f"{name or path} exists and is not an empty directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    building = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+    try:
+        os.chmod(building, 0o755)
+        yield building
+        if os.path.isdir(path):
+            os.rmdir(path)
+        os.rename(building, path)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
         raise
 
 

@@ -7,8 +7,6 @@ for a gpt2_bpe tokenizer, vocab.json and merges.txt. `hf_gpt2.load` reads it bac
 
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 
@@ -69,14 +67,8 @@ def export(model, tokenizer, dst):
 
     check_gpt2_shape(model)
     tokenizer.check_model(model)
-    if os.path.exists(dst) and (not os.path.isdir(dst) or os.listdir(dst)):
-        raise ValueError(f"{dst} exists and is not an empty directory")
     tensors = hf_tensors(model)
-    parent = os.path.dirname(os.path.abspath(dst))
-    os.makedirs(parent, exist_ok=True)
-    building = tempfile.mkdtemp(prefix=f".{os.path.basename(dst)}.tmp-", dir=parent)
-    try:
-        os.chmod(building, 0o755)
+    with files.new_directory(dst) as building:
         files.write_atomically(os.path.join(building, "config.json"),
                                json.dumps(hf_config(model, tokenizer), indent=2) + "\n")
         save_file(tensors, os.path.join(building, "model.safetensors"),
@@ -84,10 +76,4 @@ def export(model, tokenizer, dst):
         if tokenizer.kind == "gpt2_bpe":
             tokenizer.save_vocabulary(building)
         written = sorted(os.listdir(building))
-        if os.path.isdir(dst):
-            os.rmdir(dst)
-        os.rename(building, dst)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     return written

@@ -8,8 +8,6 @@ so `tfllm-generate --workdir`, `tfllm-finetune --init_workdir` and
 
 import json
 import os
-import shutil
-import tempfile
 
 from tfllm import files
 
@@ -44,13 +42,7 @@ def write_workdir(model, tokenizer, workdir, imported):
     from tfllm.models.restore import model_trackables
 
     tokenizer.check_model(model, workdir)
-    if os.path.exists(workdir) and (not os.path.isdir(workdir) or os.listdir(workdir)):
-        raise ValueError(f"--workdir {workdir} exists and is not an empty directory")
-    parent = os.path.dirname(os.path.abspath(workdir))
-    os.makedirs(parent, exist_ok=True)
-    building = tempfile.mkdtemp(prefix=f".{os.path.basename(workdir)}.tmp-", dir=parent)
-    try:
-        os.chmod(building, 0o755)
+    with files.new_directory(workdir, f"--workdir {workdir}") as building:
         spec = {"class": type(model).__name__, "config": model.get_config()}
         config = {"imported": imported,
                   "tokenizer": {"kind": tokenizer.kind,
@@ -63,12 +55,6 @@ def write_workdir(model, tokenizer, workdir, imported):
         checkpoint = tf.train.Checkpoint(**model_trackables(model))
         tf.train.CheckpointManager(checkpoint, os.path.join(building, CHECKPOINTS_DIR),
                                    max_to_keep=1).save(checkpoint_number=0)
-        if os.path.isdir(workdir):
-            os.rmdir(workdir)
-        os.rename(building, workdir)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
 
 
 def import_workdir(kind, src, workdir):
