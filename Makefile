@@ -13,7 +13,7 @@ $(UV):
 	.tools/bin/pip install --quiet uv==0.13.8
 
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen
+	$(UV) sync --frozen --extra tfds
 	touch $(STAMP)
 
 setup: $(STAMP)

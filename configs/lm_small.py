@@ -15,7 +15,7 @@ def get_config():
     config = ml_collections.ConfigDict()
     config.model = dict(kind="decoder_lm", preset="speedrun")
     config.data = dict(corpus="python_stdlib_code", files="", sequence_length=128,
-                       shuffle_seed=0, max_files=120)
+                       shuffle_seed=0, max_files=120, tfds=defaults.tfds())
     config.tokenizer = dict(kind="sentencepiece", vocabulary_size=4096, control_tokens=(),
                             options={"model_type": "bpe"})
     config.objective = dict(name="mle", options={})

@@ -10,7 +10,7 @@ def get_config():
     config.init_from = ""  # a workdir to continue pretraining from (tokenizer, weights)
     config.model = dict(kind="decoder_lm", preset="tiny", max_sequence_length=32)
     config.data = dict(corpus="python_stdlib_code", files="", sequence_length=32,
-                       shuffle_seed=0, max_files=60)
+                       shuffle_seed=0, max_files=60, tfds=defaults.tfds())
     config.tokenizer = dict(kind="byte", vocabulary_size=512, control_tokens=(), options={})
     config.objective = dict(name="mle", options={})
     config.optimizer = defaults.optimizer()

@@ -1,7 +1,7 @@
 """Defaults the experiment configs (configs/) share: the `training`, `optimizer` and `schedule`
 sections of the trainer binaries (tfllm-pretrain, tfllm-finetune, tfllm-train-reward), and
 the `lora` section of the binaries that fine-tune a trained model (tfllm-pretrain and
-tfllm-finetune from an init workdir, tfllm-rl-finetune).
+tfllm-finetune from an init workdir, tfllm-rl-finetune), and `data.tfds`.
 
 A config states only what differs from them:
 
@@ -31,6 +31,10 @@ SCHEDULE = dict(peak_learning_rate=1e-3, warmup_steps=30, decay="cosine", decay_
 # comma-separated names of tfllm.models.lora ("query_key_value", "attention",
 # "feed_forward", "output", a layer path's end, ...).
 LORA = dict(rank=0, alpha=0.0, target="query_key_value")
+# data.tfds: a TensorFlow Datasets text field as the corpus (name "": not used); splits
+# maps tfllm's train / validation / test to TFDS split names.
+TFDS = dict(name="", text_key="text", data_dir="",
+            splits=dict(train="train", validation="test", test="test"))
 
 
 def _override(defaults, overrides):
@@ -58,3 +62,8 @@ def schedule(**overrides):
 def lora(**overrides):
     """The LoRA section (docs/finetuning.md): LORA with `overrides`."""
     return _override(LORA, overrides)
+
+
+def tfds(**overrides):
+    """The data.tfds section (TensorFlow Datasets as the corpus): TFDS with `overrides`."""
+    return _override(TFDS, overrides)

@@ -73,8 +73,9 @@ def read_tsv(path, num_columns=2, min_columns=None, errors="strict", line_number
         yield (number, columns) if line_numbers else columns
 
 
-def load_tfds(name, split="train", text_key="text"):
-    """Yields the `text_key` field (str) of a TensorFlow Datasets split.
+def load_tfds(name, split="train", text_key="text", data_dir=None):
+    """Yields the `text_key` field (str) of a TensorFlow Datasets split (prepared under
+    `data_dir`, default TFDS' own, or downloaded by TFDS where it can).
 
     Raises:
         ValueError: tensorflow-datasets is not installed, or the key is missing.
@@ -84,7 +85,7 @@ def load_tfds(name, split="train", text_key="text"):
     except ImportError:
         raise ValueError(f"TFDS dataset {name!r} needs tensorflow-datasets: install the "
                          f"optional extra `pip install tfllm[tfds]`") from None
-    dataset = tfds.load(name, split=split)
+    dataset = tfds.load(name, split=split, data_dir=data_dir or None)
     if text_key not in dataset.element_spec:
         raise ValueError(f"TFDS {name!r}: no field {text_key!r}; fields are "
                          f"{sorted(dataset.element_spec)}")

@@ -4,11 +4,22 @@
 def corpus_texts(config, split):
     """Texts of `split` ("train", "validation", "test"): config.data.files (every
     `validation_every`-th file is validation; a single file gives its last 5% of lines,
-    at least one, to validation) or the embedded config.data.corpus."""
+    at least one, to validation), a TensorFlow Datasets text field (config.data.tfds:
+    name, text_key, data_dir, splits {split: TFDS split}; tfllm.bin.defaults.tfds) or
+    the embedded config.data.corpus."""
     from tfllm import files
     from tfllm.data import corpora
 
     data = config.data
+    tfds = dict(data.get("tfds") or {})
+    if tfds.get("name"):
+        from tfllm.data.sources import load_tfds
+
+        splits = dict(tfds.get("splits") or {})
+        if split not in splits:
+            raise ValueError(f"config.data.tfds.splits has no TFDS split for {split!r}")
+        return list(load_tfds(tfds["name"], splits[split], tfds.get("text_key", "text"),
+                              tfds.get("data_dir")))
     if data.get("files"):
         texts = list(files.read_texts(data.files.split(","), suffixes=(".py", ".txt")))
         if len(texts) == 1:
@@ -31,7 +42,7 @@ def corpus_documents(config, split):
     from tfllm.data import corpora
 
     data = config.data
-    if data.get("files"):
+    if data.get("files") or (data.get("tfds") or {}).get("name"):
         return corpus_texts(config, split)
     return corpora.load_from_config(data, split)
 
