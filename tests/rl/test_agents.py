@@ -42,3 +42,14 @@ def test_value_head_is_required(toy):
     env = toy.make_env()
     with pytest.raises(ValueError, match="value head"):
         PPOAgent(*tf_specs(env), toy.tiny_lm(value_head=False), keras.optimizers.Adam())
+
+
+def test_every_agent_counts_its_own_updates(toy):
+    """Two agents of one process (two runs of tfllm-rl-finetune's `finetune`, say) do not
+    share TFAgent's default counter, the global step: the second starts at 0."""
+    env = toy.make_env()
+    first = ReinforceAgent(*tf_specs(env), toy.tiny_lm(), keras.optimizers.Adam())
+    first.train_step_counter.assign_add(3)
+    second = ReinforceAgent(*tf_specs(env), toy.tiny_lm(), keras.optimizers.Adam())
+    assert int(second.train_step_counter.numpy()) == 0
+    assert int(first.train_step_counter.numpy()) == 3

@@ -62,6 +62,9 @@ class LMAgent(tf_agent.TFAgent):
         group_size: episodes per prompt; rows g*G .. g*G+G-1 of a batch share a prompt
             (CachedSamplingDriver(group_size=G)), and `train` rejects a batch whose size
             is not a multiple. Only GRPOAgent and RLOOAgent use the groups.
+        train_step_counter: the agent's update count; default a new variable of its own
+            (TFAgent's default, the process' global step, is shared by every agent of a
+            process, so a second run would start where the first ended).
     """
 
     def __init__(self, time_step_spec, action_spec, model, optimizer, reference_model=None,
@@ -72,6 +75,9 @@ class LMAgent(tf_agent.TFAgent):
         if group_size < 1:
             raise ValueError(f"{name or 'LMAgent'}: group_size must be >= 1, got {group_size}")
         self.group_size = int(group_size)
+        if train_step_counter is None:
+            train_step_counter = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                             name="train_step_counter")
         self.model = model
         self._model_variables = [v.value for v in model.variables]
         self.reference_model = frozen_copy(model) if reference_model is None else reference_model
