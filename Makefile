@@ -12,8 +12,10 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==0.13.8
 
+# --compile-bytecode: processes start from .pyc files even where PYTHONDONTWRITEBYTECODE
+# is set (`import tensorflow` 11 s from source, 4.7 s compiled; docs/performance.md).
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra tfds
+	$(UV) sync --frozen --extra tfds --compile-bytecode
 	touch $(STAMP)
 
 setup: $(STAMP)
