@@ -24,6 +24,9 @@ def test_help_and_one_line_errors(tmp_path):
         "help": script("tfllm-pretrain", "--help"),
         "unknown field": script("tfllm-pretrain", f"--config={TINY}", f"--workdir={tmp_path}",
                                 "--config.training.no_such_field=1"),
+        # refused in main, before anything is written
+        "zero steps": script("tfllm-pretrain", f"--config={TINY}", f"--workdir={tmp_path}",
+                             "--config.training.steps=0"),
         "misspelled field": script("tfllm-pretrain", f"--config={TINY}",
                                    f"--workdir={tmp_path}", "--config.training.stepz=3"),
         "misspelled section": script("tfllm-pretrain", f"--config={TINY}",
@@ -47,6 +50,8 @@ def test_help_and_one_line_errors(tmp_path):
                                     "--config.training.stepz (did you mean steps?)",
                 "misspelled section": "tfllm-pretrain: error: unknown config field "
                                       "--config.trainingg.steps (did you mean training?)",
+                "zero steps": "tfllm-pretrain: error: config.training.steps=0: train for at "
+                              "least 1 step",
                 "missing config": "tfllm-finetune: error: --config: no such file "
                                   "'configs/no_such_file.py'",
                 "bad value": "tfllm-evaluate: error: flag --config.training.steps=many",
