@@ -10,7 +10,7 @@ the size with the lowest validation bits per character at 30 minutes: `tfllm-pre
 "lm": bits per byte and per character on all of the validation split, parse and
 tokenize shares of held-out prompted continuations and unconditional samples). A run
 whose evaluation exists, or whose row <out>/code_sweep.json already records, is kept (runs
-do not outlive a session; the report does). The runs share one tokenizer,
+do not outlive a session; the report does), and so is every recorded row outside --only. The runs share one tokenizer,
 <out>/code_sweep_tokenizer: trained by the first run that finds none, copied into the
 others. Writes <out>/code_sweep.json (per run: its metrics, steps, tokens and training
 seconds), <out>/code_sweep_table.md (a table) and <out>/code_sweep.png (validation bits
@@ -144,6 +144,11 @@ def recorded_rows(out):
         return {(r["size"], r["minutes"]): r for r in json.load(f)["results"]}
 
 
+def report_order(row):
+    """Rows by budget, then by size as configs/code_sweep.py:SIZES lists them."""
+    return row["minutes"], list(sweep_module().SIZES).index(row["size"])
+
+
 def write_report(results, out):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, NAME + ".json"), "w", encoding="utf-8") as f:
@@ -167,22 +172,20 @@ def main(argv=None):
     grid = list(sweep.GRID)
     if args.only:
         grid = [(s, float(m)) for s, m in (p.split(",") for p in args.only.split(";"))]
-    recorded = recorded_rows(args.out)
-    results, tokenizer = [], os.path.join(args.out, NAME + "_tokenizer")
+    rows = recorded_rows(args.out)  # every recorded row stays in the report
+    tokenizer = os.path.join(args.out, NAME + "_tokenizer")
 
     def add(size, minutes):
         workdir = os.path.join(args.root, f"{size}_{minutes:g}")
-        if (size, minutes) in recorded:
-            results.append(recorded[size, minutes])
-        elif not args.report_only or os.path.exists(os.path.join(workdir, "eval",
-                                                                   "metrics.json")):
-            results.append(run(size, minutes, args.root, tokenizer))
-        write_report(results, args.out)
+        if (size, minutes) not in rows and (not args.report_only or os.path.exists(
+                os.path.join(workdir, "eval", "metrics.json"))):
+            rows[size, minutes] = run(size, minutes, args.root, tokenizer)
+        write_report(sorted(rows.values(), key=report_order), args.out)
 
     for size, minutes in grid:
         add(size, minutes)
     if not args.only and not args.report_only:
-        add(best_size(results, 30), 60)
+        add(best_size(list(rows.values()), 30), 60)
 
 
 if __name__ == "__main__":

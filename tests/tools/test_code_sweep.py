@@ -60,7 +60,8 @@ def test_evaluated_runs_are_not_trained_again(sweep, tmp_path, monkeypatch):
 def test_rows_of_the_report_are_kept_and_the_rest_trained(sweep, tmp_path, monkeypatch):
     out = tmp_path / "results"
     kept = dict(size="S", minutes=7.5, bits_per_character=1.6, params=2e6, steps=1769)
-    sweep.write_report([kept], str(out))
+    outside_only = dict(kept, size="L", minutes=30)
+    sweep.write_report([outside_only, kept], str(out))
     trained = []
 
     def run(size, minutes, root, shared_tokenizer):
@@ -68,12 +69,13 @@ def test_rows_of_the_report_are_kept_and_the_rest_trained(sweep, tmp_path, monke
         return dict(kept, size=size, minutes=minutes)
 
     monkeypatch.setattr(sweep, "run", run)
-    sweep.main([f"--root={tmp_path / 'runs'}", f"--out={out}", "--only=S,7.5;S,15;M,15"])
+    sweep.main([f"--root={tmp_path / 'runs'}", f"--out={out}", "--only=M,15;S,7.5;S,15"])
     tokenizer = str(out / "code_sweep_tokenizer")
-    assert trained == [("S", 15.0, tokenizer), ("M", 15.0, tokenizer)]
+    assert trained == [("M", 15.0, tokenizer), ("S", 15.0, tokenizer)]
     rows = json.loads((out / "code_sweep.json").read_text())["results"]
-    assert [(r["size"], r["minutes"]) for r in rows] == [("S", 7.5), ("S", 15), ("M", 15)]
-    assert rows[0] == kept
+    assert [(r["size"], r["minutes"]) for r in rows] == [("S", 7.5), ("S", 15), ("M", 15),
+                                                         ("L", 30)]
+    assert rows[0] == kept and rows[3] == outside_only
 
 
 def test_the_first_trained_tokenizer_is_shared(sweep, tmp_path, monkeypatch):
