@@ -5,13 +5,13 @@ import importlib.util
 import json
 import os
 import pathlib
-import subprocess
-import sys
 import types
 
 import numpy as np
 import pytest
 
+from tests.bin.binaries import QUIET, call
+from tfllm.bin import evaluate, pretrain, rl_finetune
 from tfllm.bin.rl_finetune import (epsilon_at, finetune, make_agent, make_driver,
                                    updates_per_iteration, with_value_head)
 from tfllm.rl import CachedSamplingDriver, GRPOAgent, QLearningAgent, RLOOAgent
@@ -55,27 +55,22 @@ def test_group_agents_and_their_driver_come_from_the_config(toy):
         make_agent(sentiment_config(name="rloo"), env, toy.tiny_lm())
 
 
-def _run(module, *args):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                          cwd=REPO_ROOT, timeout=600, check=False)
-
-
 @pytest.fixture(scope="module")
 def rl_run(tmp_path_factory):
-    """A 2-step LM and a 1-iteration PPO run from it: workdir, args, eval/metrics.json."""
+    """A 2-step LM and a 1-iteration PPO run from it (both in this process, as the next
+    tests' runs): workdir, args, eval/metrics.json."""
     tmp = tmp_path_factory.mktemp("rl_finetune")
     lm = tmp / "lm"
-    out = _run("tfllm.bin.pretrain", "--config=configs/lm_tiny.py", f"--workdir={lm}",
-               "--config.training.steps=2", "--config.data.max_files=5")
-    assert out.returncode == 0, out.stderr[-2000:]
+    call(pretrain.main, f"--config={REPO_ROOT / 'configs' / 'lm_tiny.py'}", f"--workdir={lm}",
+         "--config.training.steps=2", "--config.data.max_files=5", *QUIET)
     rl = tmp / "rl"
-    args = ["--config=configs/rl_sentiment.py", f"--workdir={rl}", f"--config.init_from={lm}",
+    args = [f"--config={REPO_ROOT / 'configs' / 'rl_sentiment.py'}", f"--workdir={rl}",
+            f"--config.init_from={lm}",
             "--config.data.corpus=python_stdlib_code", "--config.data.max_files=5",
             "--config.env.max_new_tokens=4", "--config.env.prompt_tokens=2",
             "--config.driver.num_episodes=4", "--config.evaluation.num_episodes=4",
             "--config.training.sample_every=0", "--config.training.checkpoint_every=1"]
-    out = _run("tfllm.bin.rl_finetune", *args, "--config.training.iterations=1")
-    assert out.returncode == 0, out.stderr[-2000:]
+    call(rl_finetune.main, *args, "--config.training.iterations=1")
     return types.SimpleNamespace(lm=lm, workdir=rl, args=args,
                                  metrics=json.loads((rl / "eval" / "metrics.json").read_text()))
 
@@ -87,8 +82,7 @@ def test_resume_keeps_the_initial_evaluation_of_the_starting_model(rl_run):
     assert first["iterations"] == 1
     metrics_path = rl_run.workdir / "eval" / "metrics.json"
     os.remove(metrics_path)  # as if the run had died before its final evaluation
-    out = _run("tfllm.bin.rl_finetune", *rl_run.args, "--config.training.iterations=2")
-    assert out.returncode == 0, out.stderr[-2000:]
+    call(rl_finetune.main, *rl_run.args, "--config.training.iterations=2")
     second = json.loads(metrics_path.read_text())
     assert second["iterations"] == 2
     assert second["initial"]["rewards"] == first["initial"]["rewards"]
@@ -97,8 +91,8 @@ def test_resume_keeps_the_initial_evaluation_of_the_starting_model(rl_run):
 
 
 def test_a_bad_config_leaves_the_workdir_as_it_was(rl_run):
-    """The run's config with a bad agent name fails (in this process: no second TensorFlow
-    start-up) after loading the model and reward, and writes nothing."""
+    """The run's config with a bad agent name fails after loading the model and reward,
+    and writes nothing."""
     files = {name: (rl_run.workdir / name).read_bytes() for name in ("config.json", "model.json")}
     config = sentiment_config(name="bogus")
     config.init_from = str(rl_run.lm)
@@ -147,9 +141,7 @@ def test_tfllm_evaluate_measures_a_policy_workdir_as_rl_finetune_does(rl_run, tm
     for source, key in ((rl_run.lm, "initial"), (rl_run.workdir, "final")):
         workdir = tmp_path / key
         shutil.copytree(source, workdir, ignore=shutil.ignore_patterns("eval"))
-        out = _run("tfllm.bin.evaluate", f"--workdir={workdir}", rl_run.args[0],
-                   *rl_run.args[2:])
-        assert out.returncode == 0, out.stderr[-2000:]
+        call(evaluate.main, f"--workdir={workdir}", rl_run.args[0], *rl_run.args[2:])
         measured = json.loads((workdir / "eval" / "metrics.json").read_text())
         assert measured["rewards"] == metrics[key]["rewards"]
         assert measured["samples"] == metrics[key]["samples"]
@@ -158,7 +150,7 @@ def test_tfllm_evaluate_measures_a_policy_workdir_as_rl_finetune_does(rl_run, tm
                                    atol=1e-4, rtol=1e-4)
 
 
-def test_an_unreadable_checkpoint_resumes_from_the_one_before(rl_run, tmp_path):
+def test_an_unreadable_checkpoint_resumes_from_the_one_before(rl_run, tmp_path, caplog):
     """The RL run's checkpoints follow the trainers' rule: with its newest checkpoint
     truncated, a rerun restores the one before (a warning names it) and trains on."""
     import shutil
@@ -174,13 +166,11 @@ def test_an_unreadable_checkpoint_resumes_from_the_one_before(rl_run, tmp_path):
     iterations = json.loads((workdir / "eval" / "metrics.json").read_text())["iterations"]
     if len(checkpoints()) < 2:  # one more iteration writes a second checkpoint
         iterations += 1
-        out = _run("tfllm.bin.rl_finetune", *args, f"--config.training.iterations={iterations}")
-        assert out.returncode == 0, out.stderr[-2000:]
+        call(rl_finetune.main, *args, f"--config.training.iterations={iterations}")
     newest = checkpoints()[-1]
     for data in (workdir / "checkpoints").glob(f"{newest.stem}.data-*"):
         data.write_bytes(data.read_bytes()[:10])  # a write cut short
     os.remove(workdir / "eval" / "metrics.json")
-    out = _run("tfllm.bin.rl_finetune", *args, f"--config.training.iterations={iterations}")
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert f"checkpoint {workdir / 'checkpoints' / newest.stem} is unreadable" in out.stderr
+    call(rl_finetune.main, *args, f"--config.training.iterations={iterations}")
+    assert f"checkpoint {workdir / 'checkpoints' / newest.stem} is unreadable" in caplog.text
     assert json.loads((workdir / "eval" / "metrics.json").read_text())["iterations"] == iterations

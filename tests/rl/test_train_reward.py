@@ -1,11 +1,12 @@
 """tfllm-train-reward on a user pairs file; bad pairs files give one-line errors."""
 
 import json
-import subprocess
 import sys
 
 import pytest
 
+from tests.bin.binaries import call
+from tfllm.bin import common, train_reward
 from tfllm.rl.preferences import read_pairs
 from tfllm.rl.rewards import reward_fn_from_workdir
 
@@ -35,17 +36,21 @@ def test_empty_file_and_non_string(tmp_path):
 
 
 def run_binary(repo_root, *args, config="configs/reward_sentiment.py"):
-    return subprocess.run([sys.executable, "-m", "tfllm.bin.train_reward",
-                           f"--config={config}", *args],
-                          capture_output=True, text=True, cwd=repo_root, timeout=600,
-                          check=False)
+    """tfllm-train-reward's main, in this process."""
+    call(train_reward.main, f"--config={repo_root / config}", *args)
+
+
+def error_line(repo_root, *args, config="configs/reward_sentiment.py"):
+    """The one line tfllm-train-reward prints for the error these flags raise."""
+    with pytest.raises(ValueError) as error:
+        run_binary(repo_root, *args, config=config)
+    return common.one_line(error.value)
 
 
 def test_bad_file_is_one_line_error(tmp_path, repo_root):
     path = write(tmp_path / "p.jsonl", [{"prompt": "a", "chosen": "b"}])
-    out = run_binary(repo_root, f"--workdir={tmp_path / 'run'}", f"--config.pairs.file={path}")
-    assert out.returncode == 1
-    assert out.stderr.strip().splitlines()[-1].endswith("p.jsonl:1: missing field 'rejected'")
+    line = error_line(repo_root, f"--workdir={tmp_path / 'run'}", f"--config.pairs.file={path}")
+    assert line.endswith("p.jsonl:1: missing field 'rejected'")
 
 
 # the byte-level DecoderLM backbone, and the encoder variant: an EncoderClassifier over a
@@ -65,11 +70,10 @@ def test_trains_reward_model_usable_as_reward_fn(tmp_path, repo_root, backbone):
                for i in range(120)]
     path = write(tmp_path / "pairs.jsonl", records)
     workdir = tmp_path / "run"
-    out = run_binary(repo_root, f"--workdir={workdir}", f"--config.pairs.file={path}",
-                     "--config.training.steps=40", "--config.training.batch_size=16",
-                     "--config.data.sequence_length=16", "--config.training.eval_every=0",
-                     *extra, config=config)
-    assert out.returncode == 0, out.stderr[-2000:]
+    run_binary(repo_root, f"--workdir={workdir}", f"--config.pairs.file={path}",
+               "--config.training.steps=40", "--config.training.batch_size=16",
+               "--config.data.sequence_length=16", "--config.training.eval_every=0",
+               *extra, config=config)
     metrics = json.loads((workdir / "eval" / "metrics.json").read_text())
     assert metrics["validation_pairs"] == 12 and metrics["pairwise_accuracy"] >= 0.9
     reward = reward_fn_from_workdir(str(workdir))
@@ -77,10 +81,9 @@ def test_trains_reward_model_usable_as_reward_fn(tmp_path, repo_root, backbone):
     assert min(good) > max(bad)
     if backbone == "decoder_lm":  # a rerun with another model leaves the workdir as it was
         written = {name: (workdir / name).read_bytes() for name in ("config.json", "model.json")}
-        out = run_binary(repo_root, f"--workdir={workdir}", f"--config.pairs.file={path}",
-                         "--config.model.num_layers=2", config=config)
-        assert out.returncode == 1
-        assert "holds a run with a different model" in out.stderr.strip().splitlines()[-1]
+        line = error_line(repo_root, f"--workdir={workdir}", f"--config.pairs.file={path}",
+                          "--config.model.num_layers=2", config=config)
+        assert "holds a run with a different model" in line
         assert written == {name: (workdir / name).read_bytes() for name in written}
 
 
