@@ -10,11 +10,12 @@ the size with the lowest validation bits per character at 30 minutes: `tfllm-pre
 "lm": bits per byte and per character on all of the validation split, parse and
 tokenize shares of held-out prompted continuations and unconditional samples). A run
 whose evaluation exists, or whose row <out>/code_sweep.json already records, is kept (runs
-do not outlive a session; the report does), and so is every recorded row outside --only. The runs share one tokenizer,
-<out>/code_sweep_tokenizer: trained by the first run that finds none, copied into the
-others. Writes <out>/code_sweep.json (per run: its metrics, steps, tokens and training
-seconds), <out>/code_sweep_table.md (a table) and <out>/code_sweep.png (validation bits
-per character against parameters, one line per budget).
+do not outlive a session; the report does), and so is every recorded row outside --only.
+The runs share one tokenizer, <out>/code_sweep_tokenizer: trained by the first run that
+finds none, copied into the others. Writes <out>/code_sweep.json (per run: its metrics,
+steps, tokens and training seconds), <out>/code_sweep_table.md (a table) and
+<out>/code_sweep.png (validation bits per character against parameters, one line per
+budget).
 """
 
 import argparse
@@ -144,11 +145,6 @@ def recorded_rows(out):
         return {(r["size"], r["minutes"]): r for r in json.load(f)["results"]}
 
 
-def report_order(row):
-    """Rows by budget, then by size as configs/code_sweep.py:SIZES lists them."""
-    return row["minutes"], list(sweep_module().SIZES).index(row["size"])
-
-
 def write_report(results, out):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, NAME + ".json"), "w", encoding="utf-8") as f:
@@ -173,6 +169,7 @@ def main(argv=None):
     if args.only:
         grid = [(s, float(m)) for s, m in (p.split(",") for p in args.only.split(";"))]
     rows = recorded_rows(args.out)  # every recorded row stays in the report
+    sizes = list(sweep.SIZES)
     tokenizer = os.path.join(args.out, NAME + "_tokenizer")
 
     def add(size, minutes):
@@ -180,12 +177,13 @@ def main(argv=None):
         if (size, minutes) not in rows and (not args.report_only or os.path.exists(
                 os.path.join(workdir, "eval", "metrics.json"))):
             rows[size, minutes] = run(size, minutes, args.root, tokenizer)
-        write_report(sorted(rows.values(), key=report_order), args.out)
+        write_report(sorted(rows.values(), key=lambda r: (r["minutes"], sizes.index(r["size"]))),
+                     args.out)
 
     for size, minutes in grid:
         add(size, minutes)
     if not args.only and not args.report_only:
-        add(best_size(list(rows.values()), 30), 60)
+        add(best_size(rows.values(), 30), 60)
 
 
 if __name__ == "__main__":

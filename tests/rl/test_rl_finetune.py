@@ -103,7 +103,6 @@ def test_a_bad_config_leaves_the_workdir_as_it_was(rl_run):
     assert {name: (rl_run.workdir / name).read_bytes() for name in files} == files
 
 
-
 def test_q_agent_comes_from_the_config_with_the_cached_driver_only(toy):
     env = toy.make_env()
     config = sentiment_config(name="q", target="hard", target_update_tau=0.5,
